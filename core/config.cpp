@@ -1,0 +1,290 @@
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace drover::config {
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Raised inside the loader only, caught in parse(): validation is start-up code.
+struct invalid {
+  diagnostic d;
+};
+
+diagnostic at(const toml::node& n, std::string key, std::string message) {
+  auto b = n.source().begin;
+  return diagnostic{std::move(key), static_cast<int>(b.line), static_cast<int>(b.column),
+                    std::move(message)};
+}
+
+struct reader {
+  const toml::table& root;
+  std::vector<diagnostic>& warnings;
+
+  const toml::table* section(const char* name) {
+    auto* n = root.get(name);
+    if (!n) return nullptr;
+    if (!n->is_table()) throw invalid{at(*n, name, "must be a table ([" + std::string(name) + "])")};
+    return n->as_table();
+  }
+
+  void unknown_keys(const toml::table& t, const std::string& prefix, std::set<std::string> known) {
+    for (auto& kv : t) {
+      std::string k(kv.first.str());
+      if (!known.count(k))
+        warnings.push_back(at(kv.second, prefix + k, "unknown key ignored"));
+    }
+  }
+
+  template <class T>
+  void get(const toml::table* t, const std::string& sec, const char* key, T& out) {
+    if (!t) return;
+    auto* n = t->get(key);
+    if (!n) return;
+    std::string full = sec + "." + key;
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!n->is_boolean()) throw invalid{at(*n, full, "must be true or false")};
+      out = n->as_boolean()->get();
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!n->is_string()) throw invalid{at(*n, full, "must be a string")};
+      out = n->as_string()->get();
+    } else if constexpr (std::is_same_v<T, int>) {
+      if (!n->is_integer()) throw invalid{at(*n, full, "must be an integer")};
+      int64_t v = n->as_integer()->get();
+      if (v < 0 || v > 1000000) throw invalid{at(*n, full, "out of range")};
+      out = static_cast<int>(v);
+    } else if constexpr (std::is_same_v<T, millis>) {
+      if (!n->is_string()) throw invalid{at(*n, full, "must be a duration string like \"5s\"")};
+      auto d = parse_duration(n->as_string()->get());
+      if (!d) throw invalid{at(*n, full, "not a duration (use e.g. \"500ms\", \"5s\", \"2m\")")};
+      out = *d;
+    }
+  }
+
+  std::vector<std::string> strings(const toml::table* t, const std::string& sec, const char* key,
+                                   std::vector<std::string> fallback) {
+    if (!t || !t->get(key)) return fallback;
+    auto* n = t->get(key);
+    std::string full = sec + "." + key;
+    if (!n->is_array()) throw invalid{at(*n, full, "must be an array of strings")};
+    std::vector<std::string> out;
+    for (auto& el : *n->as_array()) {
+      if (!el.is_string()) throw invalid{at(el, full, "must contain only strings")};
+      out.push_back(el.as_string()->get());
+    }
+    return out;
+  }
+};
+
+void read_proxy(reader& r, config& c) {
+  auto* t = r.section("proxy");
+  if (!t) return;
+  r.unknown_keys(*t, "proxy.", {"host", "port", "auth", "login", "password",
+                                "udp_associate_timeout", "tcp_connect_timeout"});
+  auto& p = c.proxy;
+  r.get(t, "proxy", "host", p.host);
+  if (p.host.empty()) throw invalid{at(*t->get("host"), "proxy.host", "must not be empty")};
+  if (auto* n = t->get("port")) {
+    if (!n->is_integer()) throw invalid{at(*n, "proxy.port", "must be an integer")};
+    int64_t v = n->as_integer()->get();
+    if (v < 1 || v > 65535) throw invalid{at(*n, "proxy.port", "must be 1..65535")};
+    p.port = static_cast<uint16_t>(v);
+  }
+  r.get(t, "proxy", "auth", p.auth);
+  r.get(t, "proxy", "login", p.login);
+  r.get(t, "proxy", "password", p.password);
+  r.get(t, "proxy", "udp_associate_timeout", p.udp_associate_timeout);
+  r.get(t, "proxy", "tcp_connect_timeout", p.tcp_connect_timeout);
+  if (p.auth && p.login.empty())
+    throw invalid{at(*t, "proxy.login", "required when proxy.auth = true")};
+  if (p.login.size() > 255 || p.password.size() > 255)
+    throw invalid{at(*t, "proxy.login", "login and password are limited to 255 bytes")};
+}
+
+void read_rest(reader& r, config& c) {
+  if (auto* t = r.section("targets")) {
+    r.unknown_keys(*t, "targets.", {"processes", "include_vesktop"});
+    c.targets.processes = r.strings(t, "targets", "processes", c.targets.processes);
+    r.get(t, "targets", "include_vesktop", c.targets.include_vesktop);
+  }
+  if (auto* t = r.section("skip")) {
+    r.unknown_keys(*t, "skip.", {"extra_skip_cidrs", "multicast"});
+    auto list = r.strings(t, "skip", "extra_skip_cidrs", {});
+    for (size_t i = 0; i < list.size(); ++i) {
+      auto cidr_v = parse_cidr(list[i]);
+      if (!cidr_v)
+        throw invalid{at(*t->get("extra_skip_cidrs")->as_array()->get(i), "skip.extra_skip_cidrs",
+                         "not a CIDR range: \"" + list[i] + "\"")};
+      c.skip.extra_skip_cidrs.push_back(*cidr_v);
+    }
+    r.get(t, "skip", "multicast", c.skip.multicast);
+  }
+  if (auto* t = r.section("ui")) {
+    r.unknown_keys(*t, "ui.", {"log_level", "log_max_mb", "log_backups", "tray_icon", "auto_start",
+                               "shown_tray_toast", "theme"});
+    auto& u = c.ui;
+    r.get(t, "ui", "log_level", u.log_level);
+    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+    if (!levels.count(u.log_level))
+      throw invalid{at(*t->get("log_level"), "ui.log_level",
+                       "must be one of trace, debug, info, warn, error, off")};
+    r.get(t, "ui", "log_max_mb", u.log_max_mb);
+    r.get(t, "ui", "log_backups", u.log_backups);
+    r.get(t, "ui", "tray_icon", u.tray_icon);
+    r.get(t, "ui", "auto_start", u.auto_start);
+    r.get(t, "ui", "shown_tray_toast", u.shown_tray_toast);
+    r.get(t, "ui", "theme", u.theme);
+    if (u.theme != "dark" && u.theme != "light" && u.theme != "auto")
+      throw invalid{at(*t->get("theme"), "ui.theme", "must be dark, light or auto")};
+  }
+  if (auto* t = r.section("update")) {
+    r.unknown_keys(*t, "update.", {"check_on_startup", "forgejo_repo"});
+    r.get(t, "update", "check_on_startup", c.update.check_on_startup);
+    r.get(t, "update", "forgejo_repo", c.update.forgejo_repo);
+  }
+  if (auto* t = r.section("engine")) {
+    r.unknown_keys(*t, "engine.", {"heartbeat_interval", "no_traffic_warn_after",
+                                   "reconnect_backoff_initial", "reconnect_backoff_max",
+                                   "reconnect_total_cap"});
+    auto& e = c.engine;
+    r.get(t, "engine", "heartbeat_interval", e.heartbeat_interval);
+    r.get(t, "engine", "no_traffic_warn_after", e.no_traffic_warn_after);
+    r.get(t, "engine", "reconnect_backoff_initial", e.reconnect_backoff_initial);
+    r.get(t, "engine", "reconnect_backoff_max", e.reconnect_backoff_max);
+    r.get(t, "engine", "reconnect_total_cap", e.reconnect_total_cap);
+    if (e.reconnect_backoff_initial.count() <= 0 || e.reconnect_backoff_max < e.reconnect_backoff_initial)
+      throw invalid{at(*t, "engine.reconnect_backoff_max", "must be >= reconnect_backoff_initial > 0")};
+  }
+}
+
+// Hook for schema changes: today every version is 1; missing means 1.
+void migrate(const toml::table& root, config& c) {
+  if (auto* n = root.get("version")) {
+    if (!n->is_integer()) throw invalid{at(*n, "version", "must be an integer")};
+    auto v = n->as_integer()->get();
+    if (v < 1 || v > 1) throw invalid{at(*n, "version", "unsupported config version " + std::to_string(v) + " (this Drover reads version 1)")};
+    c.version = static_cast<int>(v);
+  }
+}
+
+}  // namespace
+
+std::string diagnostic::to_string(const std::string& file) const {
+  std::ostringstream os;
+  os << file << ":" << line << ":" << column << ": ";
+  if (!key.empty()) os << key << ": ";
+  os << message;
+  return os.str();
+}
+
+config defaults(target_os os) {
+  config c;
+  c.os = os;
+  if (os == target_os::windows)
+    c.targets.processes = {"Discord.exe", "DiscordCanary.exe", "DiscordPTB.exe", "Update.exe"};
+  else
+    c.targets.processes = {"Discord", "DiscordCanary", "DiscordPTB"};
+  return c;
+}
+
+load_result parse(const std::string& text, target_os os) {
+  load_result out;
+  out.cfg = defaults(os);
+  config c = defaults(os);
+  try {
+    toml::table root = toml::parse(text);
+    reader r{root, out.warnings};
+    r.unknown_keys(root, "", {"version", "proxy", "targets", "skip", "ui", "update", "engine"});
+    migrate(root, c);
+    read_proxy(r, c);
+    read_rest(r, c);
+    out.cfg = std::move(c);
+    std::stable_sort(out.warnings.begin(), out.warnings.end(),
+                     [](const diagnostic& a, const diagnostic& b) { return a.line < b.line; });
+  } catch (const toml::parse_error& e) {
+    auto b = e.source().begin;
+    out.error = diagnostic{"", static_cast<int>(b.line), static_cast<int>(b.column),
+                           std::string(e.description())};
+  } catch (const invalid& e) {
+    out.error = e.d;
+  }
+  return out;
+}
+
+bool config::is_target(const std::string& exe) const {
+  auto match = [&](const std::string& want) {
+    return os == target_os::windows ? lower(want) == lower(exe) : want == exe;
+  };
+  if (std::any_of(targets.processes.begin(), targets.processes.end(), match)) return true;
+  if (targets.include_vesktop) return match(os == target_os::windows ? "Vesktop.exe" : "vesktop");
+  return false;
+}
+
+namespace {
+std::string dur(millis m) {
+  if (m.count() % 60000 == 0) return std::to_string(m.count() / 60000) + "m";
+  if (m.count() % 1000 == 0) return std::to_string(m.count() / 1000) + "s";
+  return std::to_string(m.count()) + "ms";
+}
+}  // namespace
+
+std::string config::describe() const {
+  std::ostringstream os_;
+  os_ << "proxy " << proxy.host << ":" << proxy.port
+      << (proxy.auth ? " (user " + proxy.login + ", password ***)" : " (no auth)") << "; targets:";
+  for (auto& p : targets.processes) os_ << " " << p;
+  return os_.str();
+}
+
+std::string to_toml(const config& c) {
+  toml::array procs, cidrs;
+  for (auto& p : c.targets.processes) procs.push_back(p);
+  for (auto& r : c.skip.extra_skip_cidrs) cidrs.push_back(r.to_string());
+  toml::table t{
+      {"version", c.version},
+      {"proxy", toml::table{{"host", c.proxy.host},
+                            {"port", c.proxy.port},
+                            {"auth", c.proxy.auth},
+                            {"login", c.proxy.login},
+                            {"password", c.proxy.password},
+                            {"udp_associate_timeout", dur(c.proxy.udp_associate_timeout)},
+                            {"tcp_connect_timeout", dur(c.proxy.tcp_connect_timeout)}}},
+      {"targets", toml::table{{"processes", procs}, {"include_vesktop", c.targets.include_vesktop}}},
+      {"skip", toml::table{{"extra_skip_cidrs", cidrs}, {"multicast", c.skip.multicast}}},
+      {"ui", toml::table{{"log_level", c.ui.log_level}, {"log_max_mb", c.ui.log_max_mb},
+                         {"log_backups", c.ui.log_backups}, {"tray_icon", c.ui.tray_icon},
+                         {"auto_start", c.ui.auto_start}, {"shown_tray_toast", c.ui.shown_tray_toast},
+                         {"theme", c.ui.theme}}},
+      {"engine", toml::table{{"heartbeat_interval", dur(c.engine.heartbeat_interval)},
+                             {"no_traffic_warn_after", dur(c.engine.no_traffic_warn_after)},
+                             {"reconnect_backoff_initial", dur(c.engine.reconnect_backoff_initial)},
+                             {"reconnect_backoff_max", dur(c.engine.reconnect_backoff_max)},
+                             {"reconnect_total_cap", dur(c.engine.reconnect_total_cap)}}},
+  };
+  std::ostringstream os;
+  os << t << "\n";
+  return os.str();
+}
+
+std::optional<millis> parse_duration(const std::string& s) {
+  size_t i = 0;
+  uint64_t v = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])) && i < 9) v = v * 10 + (s[i++] - '0');
+  if (i == 0) return std::nullopt;
+  std::string unit = s.substr(i);
+  if (unit == "ms") return millis(v);
+  if (unit == "s") return millis(v * 1000);
+  if (unit == "m") return millis(v * 60000);
+  if (unit == "h") return millis(v * 3600000);
+  return std::nullopt;
+}
+
+}  // namespace drover::config

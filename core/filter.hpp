@@ -1,0 +1,56 @@
+#pragma once
+/// From one set of inputs, what each OS's packet capture must see: the
+/// WinDivert NETWORK-layer filter string and the Linux netfilter rule set.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/address.hpp"
+#include "core/result.hpp"
+
+namespace drover::filter {
+
+struct inputs {
+  uint32_t own_pid = 0;  ///< not expressible at the NETWORK layer; kept for the SOCKET layer
+  std::vector<endpoint> upstream;  ///< proxy address(es): never captured (self-loop layer 2)
+  std::vector<cidr> extra_skip;
+  bool skip_multicast = true;
+};
+
+/// Packet marks shared by the verdicts and the rules.
+namespace mark {
+constexpr uint32_t own = 0x7;           ///< SO_MARK of Drover's own sockets
+constexpr uint32_t redirect_tcp = 0x10;
+constexpr uint32_t redirect_udp = 0x20;
+constexpr uint32_t refuse = 0x30;
+constexpr uint32_t direct = 0x40;       ///< decided "direct": saved so UDP is not re-queued
+}  // namespace mark
+
+/// WinDivert allows at most 256 compiled filter instructions.
+constexpr int windivert_max_instructions = 256;
+
+/// Builds the NETWORK-layer filter: outbound TCP/UDP, no loopback, no
+/// upstream, no skip ranges. Fails if it would exceed WinDivert's limit.
+result<std::string> windivert(const inputs& in);
+/// Number of comparisons in a filter string (upper bound of instructions).
+int windivert_instructions(const std::string& filter);
+
+struct linux_params {
+  uint16_t queue_num = 0;
+  uint16_t tcp_port = 0;    ///< REDIRECT listener (127.0.0.1)
+  uint16_t udp_port = 0;    ///< TPROXY listener (127.0.0.1)
+  uint32_t route_table = 120;
+  bool fail_open = false;   ///< --queue-bypass: engine gone => new flows go direct (a leak)
+};
+
+enum class family { v4, v6 };
+
+/// iptables-restore --noflush input installing Drover's chains for one family.
+std::string linux_install(const inputs& in, const linux_params& p, family f);
+/// Commands (argv) removing Drover's chains and jumps; safe to run when absent.
+std::vector<std::vector<std::string>> linux_cleanup(family f);
+/// `ip rule` / `ip route` argv lists for the TPROXY policy route.
+std::vector<std::vector<std::string>> linux_route_add(const linux_params& p, family f);
+std::vector<std::vector<std::string>> linux_route_del(const linux_params& p, family f);
+
+}  // namespace drover::filter

@@ -1,0 +1,118 @@
+#include "core/engine_fsm.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+using namespace drover::fsm;
+using namespace std::chrono_literals;
+
+namespace {
+const clock::time_point t0 = clock::time_point{} + 1000h;
+
+bool has(const outcome& o, action a) {
+  return std::find(o.actions.begin(), o.actions.end(), a) != o.actions.end();
+}
+
+machine in(state s, bool paused = false) {
+  machine m;
+  m.current = s;
+  m.paused = paused;
+  if (s == state::reconnecting && !paused) {
+    m.attempt = 1;
+    m.reconnect_since = t0;
+  }
+  return m;
+}
+}  // namespace
+
+// Every arrow of DESIGN.md §1's table, one row each.
+TEST(engine_fsm, every_arrow) {
+  struct row {
+    machine from;
+    event e;
+    state to;
+    action must;  // one action the arrow must request
+  };
+  const row rows[] = {
+      {in(state::idle), event::start, state::starting, action::health_check},
+      {in(state::starting), event::checks_ok, state::active, action::publish},
+      {in(state::starting), event::checks_failed, state::failed, action::remove_rules},
+      {in(state::active), event::proxy_unreachable, state::reconnecting, action::schedule_backoff},
+      {in(state::reconnecting), event::proxy_healthy, state::active, action::publish},
+      {in(state::active), event::driver_lost, state::active, action::schedule_reopen},
+      {in(state::active), event::driver_gone, state::failed, action::close_divert},
+      {in(state::active), event::exception, state::failed, action::write_crash_dump},
+      {in(state::reconnecting), event::exception, state::failed, action::write_crash_dump},
+      {in(state::active), event::sleep, state::reconnecting, action::close_divert},
+      {in(state::reconnecting), event::sleep, state::reconnecting, action::close_flows},
+      {in(state::reconnecting, true), event::resume, state::starting, action::wait_default_route},
+      {in(state::starting), event::stop, state::idle, action::remove_rules},
+      {in(state::active), event::stop, state::idle, action::remove_rules},
+      {in(state::reconnecting), event::stop, state::idle, action::remove_rules},
+      {in(state::failed), event::stop, state::idle, action::publish},
+      {in(state::failed), event::retry, state::starting, action::open_divert},
+  };
+  for (auto& r : rows) {
+    auto o = transition(r.from, r.e, t0, "cause");
+    EXPECT_EQ(o.next.current, r.to) << to_string(r.from.current) << " + " << to_string(r.e);
+    EXPECT_TRUE(has(o, r.must)) << to_string(r.from.current) << " + " << to_string(r.e) << " lacks "
+                                << to_string(r.must);
+  }
+}
+
+TEST(engine_fsm, irrelevant_events_change_nothing) {
+  for (auto e : {event::checks_ok, event::proxy_healthy, event::resume, event::stop, event::backoff_tick}) {
+    auto o = transition(in(state::idle), e, t0);
+    EXPECT_EQ(o.next.current, state::idle);
+    EXPECT_TRUE(o.actions.empty()) << to_string(e);
+  }
+  // No backoff while paused by sleep.
+  auto o = transition(in(state::reconnecting, true), event::backoff_tick, t0);
+  EXPECT_TRUE(o.actions.empty());
+  o = transition(in(state::reconnecting, true), event::proxy_unreachable, t0);
+  EXPECT_TRUE(o.actions.empty());
+}
+
+TEST(engine_fsm, reconnect_attempts_and_cap) {
+  machine m = transition(in(state::active), event::proxy_unreachable, t0, "refused").next;
+  EXPECT_EQ(m.attempt, 1u);
+  EXPECT_EQ(m.detail, "reconnecting (attempt 1)");
+  EXPECT_EQ(m.last_error, "refused");
+  auto o = transition(m, event::backoff_tick, t0 + 1s);
+  EXPECT_TRUE(has(o, action::probe_upstream));
+  m = transition(m, event::proxy_unreachable, t0 + 1s, "refused").next;
+  EXPECT_EQ(m.attempt, 2u);
+  EXPECT_EQ(m.current, state::reconnecting);
+  o = transition(m, event::backoff_tick, t0 + 300s);
+  EXPECT_EQ(o.next.current, state::failed);
+  EXPECT_NE(o.next.last_error.find("5 min"), std::string::npos);
+  EXPECT_NE(o.next.last_error.find("refused"), std::string::npos);
+  auto healthy = transition(m, event::proxy_healthy, t0 + 10s);
+  EXPECT_EQ(healthy.next.attempt, 0u);
+}
+
+TEST(engine_fsm, driver_loss_twice_in_30s_fails) {
+  machine m = in(state::active);
+  m = transition(m, event::driver_lost, t0, "recv failed").next;
+  EXPECT_EQ(m.current, state::active);
+  EXPECT_EQ(m.detail, "reopening driver");
+  m = transition(m, event::driver_reopened, t0 + 2s).next;
+  EXPECT_EQ(m.detail, "");
+  auto second = transition(m, event::driver_lost, t0 + 29s, "recv failed");
+  EXPECT_EQ(second.next.current, state::failed);
+  auto later = transition(m, event::driver_lost, t0 + 31s, "recv failed");
+  EXPECT_EQ(later.next.current, state::active);
+  EXPECT_TRUE(has(later, action::schedule_reopen));
+}
+
+TEST(engine_fsm, sleep_pauses_resume_restarts) {
+  auto o = transition(in(state::active), event::sleep, t0);
+  EXPECT_TRUE(o.next.paused);
+  EXPECT_EQ(o.next.detail, "paused (system sleep)");
+  EXPECT_FALSE(has(o, action::schedule_backoff));
+  auto r = transition(o.next, event::resume, t0 + 1h);
+  EXPECT_EQ(r.next.current, state::starting);
+  EXPECT_FALSE(r.next.paused);
+  EXPECT_EQ(r.actions.front(), action::wait_default_route);
+}
