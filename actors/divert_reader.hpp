@@ -1,0 +1,29 @@
+#pragma once
+#include <memory>
+
+#include "actors/engine_shared.hpp"
+#include "messages/messages.hpp"
+#include "platform/divert.hpp"
+
+namespace drover {
+
+/// Decides one new flow from its first packet: who owns it, and so whether
+/// it is redirected, sent direct or refused. Runs on the capture thread.
+class flow_classifier {
+ public:
+  explicit flow_classifier(std::shared_ptr<engine_shared> shared);
+  ~flow_classifier();
+  platform::verdict classify(const uint8_t* data, size_t len);
+
+ private:
+  std::shared_ptr<engine_shared> shared_;
+  std::unique_ptr<class platform_flow_owner_holder> owner_;
+};
+
+/// Spawned detached: runs the capture loop on its own thread and tells the
+/// supervisor when the handle is lost.
+divert_reader_actor::behavior_type divert_reader(divert_reader_actor::pointer self,
+                                                 std::shared_ptr<engine_shared> shared,
+                                                 supervisor_actor parent, platform::divert_options opts);
+
+}  // namespace drover

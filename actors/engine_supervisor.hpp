@@ -1,0 +1,21 @@
+#pragma once
+#include <memory>
+
+#include "actors/engine_shared.hpp"
+#include "core/engine_fsm.hpp"
+#include "messages/messages.hpp"
+
+namespace drover {
+
+struct supervisor_options {
+  uint16_t queue_num = 0;
+  std::string version;
+  std::string crash_dir;  ///< where crash dumps go
+};
+
+/// The engine's root actor: carries out the actions of core/engine_fsm,
+/// owns the rules and the children (relay_host, divert_reader, procscan).
+supervisor_actor::behavior_type engine_supervisor(supervisor_actor::pointer self,
+                                                  std::shared_ptr<engine_shared> shared, supervisor_options opts);
+
+}  // namespace drover

@@ -1,0 +1,188 @@
+#include "actors/relay_host.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <unordered_map>
+
+#include "actors/data_plane.hpp"
+#include "actors/socks5_connector.hpp"
+#include "actors/tcp_relay.hpp"
+#include "actors/udp_relay.hpp"
+#include "platform/sockets.hpp"
+
+namespace drover {
+namespace {
+
+using asio::ip::tcp;
+using asio::ip::udp;
+
+struct context {
+  caf::actor_system* sys;
+  std::shared_ptr<data_plane> dp;
+  std::shared_ptr<engine_shared> shared;
+  supervisor_actor parent;
+};
+
+class tcp_listener : public session_base, public std::enable_shared_from_this<tcp_listener> {
+ public:
+  explicit tcp_listener(context ctx) : ctx_(std::move(ctx)), acceptor_(ctx_.dp->io()) {}
+
+  status open() {
+    asio::error_code ec;
+    tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), 0);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(1024, ec);
+    if (ec) return make_error("listener", "cannot bind the TCP listener on 127.0.0.1: " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+    return ok();
+  }
+  uint16_t port() const { return port_; }
+  void start() {
+    ctx_.dp->add(weak_from_this());
+    accept();
+  }
+  void close() override {
+    asio::error_code ignored;
+    acceptor_.close(ignored);
+  }
+
+ private:
+  void accept() {
+    auto self = shared_from_this();
+    acceptor_.async_accept([self](asio::error_code ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+      if (!ec) self->on_accept(std::move(s));
+      self->accept();
+    });
+  }
+
+  void on_accept(tcp::socket s) {
+    auto dst = platform::original_dst(s.native_handle());
+    // Only REDIRECTed connections carry another destination; a direct
+    // connection to the listener would loop.
+    if (!dst || (dst->port == port_ && dst->addr_string() == "127.0.0.1")) return;
+    auto session = std::make_shared<tcp_session>(ctx_.dp, std::move(s), *dst, ctx_.shared);
+    launch_tcp_flow(*ctx_.sys, session, ctx_.parent);
+  }
+
+  context ctx_;
+  tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+};
+
+class udp_listener : public session_base, public std::enable_shared_from_this<udp_listener> {
+ public:
+  explicit udp_listener(context ctx) : ctx_(std::move(ctx)), sock_(ctx_.dp->io()) {}
+
+  status open() {
+    raw_ = std::make_shared<platform::raw_sender>();
+    if (auto st = raw_->open(); !st) return st;
+    asio::error_code ec;
+    udp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), 0);
+    sock_.open(ep.protocol(), ec);
+    if (ec) return make_error("listener", "cannot open the UDP listener: " + ec.message());
+    if (auto st = platform::make_transparent_udp(sock_.native_handle()); !st) return st;
+    sock_.bind(ep, ec);
+    if (ec) return make_error("listener", "cannot bind the UDP listener on 127.0.0.1: " + ec.message());
+    sock_.non_blocking(true, ec);
+    port_ = sock_.local_endpoint().port();
+    buf_.resize(65536);
+    return ok();
+  }
+  uint16_t port() const { return port_; }
+  void start() {
+    ctx_.dp->add(weak_from_this());
+    wait();
+  }
+  void close() override {
+    asio::error_code ignored;
+    sock_.close(ignored);
+    auto copy = flows_;
+    for (auto& kv : copy) kv.second->close();
+  }
+
+ private:
+  struct key_hash {
+    size_t operator()(const std::pair<uint64_t, uint32_t>& k) const { return std::hash<uint64_t>()(k.first ^ (uint64_t{k.second} << 17)); }
+  };
+  using key = std::pair<uint64_t, uint32_t>;
+
+  static key make_key(const endpoint& c, const endpoint& d) {
+    uint64_t a = (uint64_t{c.ip[0]} << 40) | (uint64_t{c.ip[1]} << 32) | (uint64_t{c.ip[2]} << 24) |
+                 (uint64_t{c.ip[3]} << 16) | c.port;
+    uint32_t b = (uint32_t{d.ip[0]} << 24) | (uint32_t{d.ip[1]} << 16) | (uint32_t{d.ip[2]} << 8) | d.ip[3];
+    return {a, b ^ (uint32_t{d.port} * 2654435761u) ^ d.port};
+  }
+
+  void wait() {
+    auto self = shared_from_this();
+    sock_.async_wait(udp::socket::wait_read, [self](asio::error_code ec) {
+      if (ec || !self->sock_.is_open()) return;
+      self->drain();
+      self->wait();
+    });
+  }
+
+  void drain() {
+    for (int i = 0; i < 256; ++i) {
+      auto r = platform::recv_with_original_dst(sock_.native_handle(), buf_.data(), buf_.size());
+      if (!r) {
+        if (r.err().code != "would_block") spdlog::warn("udp listener: {}", r.err().message);
+        return;
+      }
+      if (r->source.k != endpoint::kind::v4 || r->original_dst.k != endpoint::kind::v4) continue;
+      auto k = make_key(r->source, r->original_dst);
+      auto it = flows_.find(k);
+      if (it == flows_.end()) {
+        auto weak = std::weak_ptr<udp_listener>(shared_from_this());
+        auto session = std::make_shared<udp_session>(ctx_.dp, r->source, r->original_dst, ctx_.shared, raw_,
+                                                     [weak, k] {
+                                                       if (auto l = weak.lock()) l->flows_.erase(k);
+                                                     });
+        it = flows_.emplace(k, session).first;
+        launch_udp_flow(*ctx_.sys, session, ctx_.parent);
+      }
+      it->second->send(buf_.data(), r->len);
+    }
+  }
+
+  context ctx_;
+  udp::socket sock_;
+  std::shared_ptr<platform::raw_sender> raw_;
+  std::vector<uint8_t> buf_;
+  std::unordered_map<key, udp_session_ptr, key_hash> flows_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace
+
+relay_host_actor::behavior_type relay_host(relay_host_actor::pointer self, std::shared_ptr<engine_shared> shared,
+                                           supervisor_actor parent) {
+  auto dp = std::make_shared<data_plane>();
+  context ctx{&self->system(), dp, shared, parent};
+  auto tcp_l = std::make_shared<tcp_listener>(ctx);
+  auto udp_l = std::make_shared<udp_listener>(ctx);
+  std::string failure;
+  if (auto st = tcp_l->open(); !st) failure = st.err().message;
+  if (failure.empty())
+    if (auto st = udp_l->open(); !st) failure = st.err().message;
+  if (failure.empty()) {
+    dp->start();
+    dp->post([tcp_l, udp_l] {
+      tcp_l->start();
+      udp_l->start();
+    });
+  }
+  // Exiting closes every listener and flow and joins the data-plane thread.
+  self->attach_functor([dp] { dp->shutdown(); });
+  return {
+      [self](close_atom) { self->quit(); },
+      [failure, tcp_l, udp_l](ports_atom) -> caf::result<uint16_t, uint16_t> {
+        if (!failure.empty()) return caf::make_error(caf::sec::runtime_error, failure);
+        return {tcp_l->port(), udp_l->port()};
+      },
+  };
+}
+
+}  // namespace drover

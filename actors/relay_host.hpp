@@ -1,0 +1,15 @@
+#pragma once
+#include <memory>
+
+#include "actors/engine_shared.hpp"
+#include "messages/messages.hpp"
+
+namespace drover {
+
+/// Owns the data plane (Asio thread), the REDIRECT TCP listener and the
+/// TPROXY UDP listener on 127.0.0.1; every accepted flow gets its relay actor.
+/// Exiting closes every flow.
+relay_host_actor::behavior_type relay_host(relay_host_actor::pointer self, std::shared_ptr<engine_shared> shared,
+                                           supervisor_actor parent);
+
+}  // namespace drover

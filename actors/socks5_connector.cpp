@@ -1,0 +1,124 @@
+#include "actors/socks5_connector.hpp"
+
+#include "platform/sockets.hpp"
+
+namespace drover {
+
+asio::ip::address to_asio_address(const endpoint& e) {
+  if (e.k == endpoint::kind::v4) return asio::ip::address_v4({e.ip[0], e.ip[1], e.ip[2], e.ip[3]});
+  return asio::ip::address_v6(e.ip);
+}
+
+endpoint from_asio(const asio::ip::address& a, uint16_t port) {
+  if (a.is_v4()) return endpoint::v4(a.to_v4().to_bytes(), port);
+  return endpoint::v6(a.to_v6().to_bytes(), port);
+}
+
+namespace {
+
+using asio::ip::tcp;
+
+struct opener : std::enable_shared_from_this<opener> {
+  tcp::socket& sock;
+  asio::steady_timer timer;
+  socks5::handshake hs;
+  std::function<void(socks5_opened)> done;
+  std::vector<uint8_t> out;
+  uint8_t buf[512];
+  bool finished = false;
+  bool timed_out = false;
+  std::string proxy_text;
+
+  opener(tcp::socket& s, const upstream_info& up, socks5::command cmd, endpoint target,
+         std::function<void(socks5_opened)> d, socks5::credentials* creds)
+      : sock(s),
+        timer(s.get_executor()),
+        hs(cmd, std::move(target), creds, up.proxy),
+        done(std::move(d)),
+        proxy_text(up.proxy.to_string()) {}
+
+  void fail(std::string step, std::string msg, bool unreachable) {
+    if (finished) return;
+    finished = true;
+    timer.cancel();
+    asio::error_code ec;
+    sock.close(ec);
+    socks5_opened r;
+    r.failure = upstream_failure{std::move(step), std::move(msg), unreachable};
+    done(std::move(r));
+  }
+
+  void start(const upstream_info& up) {
+    auto self = shared_from_this();
+    timer.expires_after(up.connect_timeout);
+    timer.async_wait([self](asio::error_code ec) {
+      if (ec || self->finished) return;
+      self->timed_out = true;
+      asio::error_code ignored;
+      self->sock.close(ignored);
+    });
+    tcp::endpoint ep(to_asio_address(up.proxy), up.proxy.port);
+    asio::error_code ec;
+    sock.open(ep.protocol(), ec);
+    if (!ec) {
+      auto st = platform::set_own_mark(sock.native_handle());
+      if (!st) return fail("tcp connect", st.err().message, false);
+    }
+    sock.async_connect(ep, [self](asio::error_code e) {
+      if (e) {
+        std::string why = self->timed_out ? "timed out" : e.message();
+        return self->fail("tcp connect", "cannot reach the proxy " + self->proxy_text + ": " + why, true);
+      }
+      asio::error_code ignored;
+      self->sock.set_option(tcp::no_delay(true), ignored);
+      self->out = self->hs.start();
+      self->write();
+    });
+  }
+
+  void write() {
+    auto self = shared_from_this();
+    asio::async_write(sock, asio::buffer(out), [self](asio::error_code e, size_t) {
+      if (e) return self->fail(socks5::to_string(self->hs.current_phase()), "proxy write failed: " + e.message(), false);
+      self->read();
+    });
+  }
+
+  void read() {
+    auto self = shared_from_this();
+    sock.async_read_some(asio::buffer(buf), [self](asio::error_code e, size_t n) {
+      if (e) {
+        std::string why = self->timed_out ? "the proxy did not answer in time"
+                          : e == asio::error::eof ? "the proxy closed the connection"
+                                                  : e.message();
+        return self->fail(socks5::to_string(self->hs.current_phase()), why, false);
+      }
+      auto s = self->hs.feed(self->buf, n);
+      if (s.failed) return self->fail(s.failure.code, s.failure.message, false);
+      if (s.done) {
+        self->finished = true;
+        self->timer.cancel();
+        socks5_opened r;
+        r.bound = self->hs.bound();
+        r.leftover = self->hs.take_leftover();
+        return self->done(std::move(r));
+      }
+      if (!s.send.empty()) {
+        self->out = std::move(s.send);
+        return self->write();
+      }
+      self->read();
+    });
+  }
+};
+
+}  // namespace
+
+void async_socks5_open(tcp::socket& sock, const upstream_info& up, socks5::command cmd, endpoint target,
+                       std::function<void(socks5_opened)> done) {
+  socks5::credentials creds{up.login, up.password};
+  auto o = std::make_shared<opener>(sock, up, cmd, std::move(target), std::move(done), up.auth ? &creds : nullptr);
+  o->start(up);
+}
+
+}  // namespace drover

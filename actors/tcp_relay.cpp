@@ -1,0 +1,121 @@
+#include "actors/tcp_relay.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "actors/socks5_connector.hpp"
+
+namespace drover {
+
+using asio::ip::tcp;
+
+tcp_session::tcp_session(std::shared_ptr<data_plane> dp, tcp::socket client, endpoint original_dst,
+                         std::shared_ptr<engine_shared> shared)
+    : dp_(std::move(dp)),
+      client_(std::move(client)),
+      upstream_(dp_->io()),
+      dst_(std::move(original_dst)),
+      shared_(std::move(shared)),
+      id_(shared_->counters.next_flow_id++) {
+  shared_->counters.tcp_flows++;
+}
+
+tcp_session::~tcp_session() { shared_->counters.tcp_flows--; }
+
+void tcp_session::start(done_fn done) {
+  done_ = std::move(done);
+  registry_id_ = dp_->add(weak_from_this());
+  auto up = shared_->upstream();
+  if (!up) return finish("no upstream configured");
+  auto self = shared_from_this();
+  async_socks5_open(upstream_, *up, socks5::command::connect, dst_, [self](socks5_opened r) {
+    if (self->finished_) return;
+    if (r.failure) return self->finish(r.failure->message, r.failure);
+    asio::error_code ignored;
+    self->upstream_.set_option(tcp::no_delay(true), ignored);
+    self->client_.set_option(tcp::no_delay(true), ignored);
+    self->up_buf_.resize(64 * 1024);
+    self->down_buf_.resize(64 * 1024);
+    auto pump_both = [self] {
+      self->pump(self->client_, self->upstream_, self->up_buf_, true);
+      self->pump(self->upstream_, self->client_, self->down_buf_, false);
+    };
+    if (r.leftover.empty()) return pump_both();
+    // Bytes the destination sent right behind the SOCKS reply.
+    auto data = std::make_shared<std::vector<uint8_t>>(std::move(r.leftover));
+    self->bytes_in_ += data->size();
+    self->shared_->counters.bytes_in += data->size();
+    asio::async_write(self->client_, asio::buffer(*data), [self, data, pump_both](asio::error_code e, size_t) {
+      if (e) return self->finish("client write failed: " + e.message());
+      pump_both();
+    });
+  });
+}
+
+void tcp_session::pump(tcp::socket& from, tcp::socket& to, std::vector<uint8_t>& buf, bool upstream) {
+  auto self = shared_from_this();
+  from.async_read_some(asio::buffer(buf), [self, &from, &to, &buf, upstream](asio::error_code e, size_t n) {
+    if (e) {
+      if (e != asio::error::eof) return self->finish(e == asio::error::operation_aborted ? "" : e.message());
+      // Half-close: pass the FIN on, keep the other direction running.
+      asio::error_code ignored;
+      to.shutdown(tcp::socket::shutdown_send, ignored);
+      if (--self->open_directions_ == 0) self->finish("");
+      return;
+    }
+    auto& c = self->shared_->counters;
+    if (upstream) {
+      self->bytes_out_ += n;
+      c.bytes_out.fetch_add(n, std::memory_order_relaxed);
+    } else {
+      self->bytes_in_ += n;
+      c.bytes_in.fetch_add(n, std::memory_order_relaxed);
+    }
+    asio::async_write(to, asio::buffer(buf.data(), n), [self, &from, &to, &buf, upstream](asio::error_code we, size_t) {
+      if (we) return self->finish(we == asio::error::operation_aborted ? "" : we.message());
+      self->pump(from, to, buf, upstream);
+    });
+  });
+}
+
+void tcp_session::finish(std::string error, std::optional<upstream_failure> f) {
+  if (finished_) return;
+  finished_ = true;
+  asio::error_code ignored;
+  client_.close(ignored);
+  upstream_.close(ignored);
+  dp_->remove(registry_id_);
+  if (done_) done_(relay_closed{bytes_in_, bytes_out_, std::move(error)}, std::move(f));
+}
+
+void tcp_session::close() { finish(""); }
+
+void tcp_session::post_close() {
+  auto self = shared_from_this();
+  asio::post(dp_->io(), [self] { self->close(); });
+}
+
+tcp_relay_actor::behavior_type tcp_relay(tcp_relay_actor::pointer self, std::weak_ptr<tcp_session> weak,
+                                         uint64_t id, std::string dst) {
+  self->attach_functor([weak] {
+    if (auto s = weak.lock()) s->post_close();
+  });
+  return {
+      [self, dst, id](relay_closed rc) {
+        spdlog::debug("flow {}: tcp to {} closed ({} B in, {} B out){}{}", id, dst, rc.bytes_in, rc.bytes_out,
+                      rc.error.empty() ? "" : ": ", rc.error);
+        self->quit();
+      },
+      [self](close_atom) { self->quit(); },
+  };
+}
+
+void launch_tcp_flow(caf::actor_system& sys, const tcp_session_ptr& session, supervisor_actor parent) {
+  auto actor = sys.spawn(tcp_relay, std::weak_ptr<tcp_session>(session), session->id(),
+                         session->original_dst().to_string());
+  session->start([actor, parent](relay_closed rc, std::optional<upstream_failure> f) {
+    if (f) caf::anon_send(parent, *f);
+    caf::anon_send(actor, std::move(rc));
+  });
+}
+
+}  // namespace drover

@@ -1,0 +1,55 @@
+#pragma once
+/// One redirected TCP flow: SOCKS5 CONNECT to the original destination, then
+/// bytes pumped both ways on the data-plane thread, half-close respected.
+#include <asio.hpp>
+
+#include <memory>
+
+#include "actors/data_plane.hpp"
+#include "actors/engine_shared.hpp"
+#include "messages/messages.hpp"
+
+namespace drover {
+
+class tcp_session : public session_base, public std::enable_shared_from_this<tcp_session> {
+ public:
+  using done_fn = std::function<void(relay_closed, std::optional<upstream_failure>)>;
+  tcp_session(std::shared_ptr<data_plane> dp, asio::ip::tcp::socket client, endpoint original_dst,
+              std::shared_ptr<engine_shared> shared);
+  ~tcp_session() override;
+  /// Starts on the io thread; `done` runs once, on the io thread.
+  void start(done_fn done);
+  void close() override;
+  /// close() from any thread.
+  void post_close();
+  const endpoint& original_dst() const { return dst_; }
+  uint64_t id() const { return id_; }
+
+ private:
+  void pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, std::vector<uint8_t>& buf, bool upstream);
+  void finish(std::string error, std::optional<upstream_failure> f = std::nullopt);
+
+  std::shared_ptr<data_plane> dp_;
+  asio::ip::tcp::socket client_;
+  asio::ip::tcp::socket upstream_;
+  endpoint dst_;
+  std::shared_ptr<engine_shared> shared_;
+  uint64_t id_;
+  std::vector<uint8_t> up_buf_, down_buf_;
+  uint64_t bytes_in_ = 0, bytes_out_ = 0;
+  int open_directions_ = 2;
+  bool finished_ = false;
+  uint64_t registry_id_ = 0;
+  done_fn done_;
+};
+using tcp_session_ptr = std::shared_ptr<tcp_session>;
+
+/// The flow's actor: lives as long as the session, closes it on exit.
+tcp_relay_actor::behavior_type tcp_relay(tcp_relay_actor::pointer self, std::weak_ptr<tcp_session> session,
+                                         uint64_t id, std::string dst);
+
+/// On the io thread: spawns the flow's actor and starts the session; proxy
+/// failures go to `parent`.
+void launch_tcp_flow(caf::actor_system& sys, const tcp_session_ptr& session, supervisor_actor parent);
+
+}  // namespace drover

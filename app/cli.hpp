@@ -1,0 +1,29 @@
+#pragma once
+/// Command-line parsing for the `drover` executable. Bad input is a usage
+/// error (exit 2) with a message, never a crash.
+#include <optional>
+#include <string>
+
+namespace drover::app {
+
+/// Exit codes used everywhere.
+enum exit_code : int { exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_no_instance = 3 };
+
+struct options {
+  std::string verb;  ///< run | check | status | dump | stop | version | help
+  std::string config_path;
+  bool config_given = false;
+  bool json = false;
+  bool no_tray = false;
+  std::string out_path;
+};
+
+struct parse_outcome {
+  std::optional<options> opts;
+  std::string error;  ///< set when opts is empty
+};
+
+parse_outcome parse_args(int argc, const char* const* argv);
+const char* usage();
+
+}  // namespace drover::app

@@ -1,0 +1,121 @@
+// `drover run`: the engine in the foreground until stop, SIGINT or SIGTERM.
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "actors/engine_shared.hpp"
+#include "actors/engine_supervisor.hpp"
+#include "app/commands.hpp"
+#include "app/config_file.hpp"
+#include "app/status_json.hpp"
+#include "platform/control_socket.hpp"
+#include "platform/paths.hpp"
+#include "platform/process_table.hpp"
+#include "platform/signals.hpp"
+
+namespace drover::app {
+namespace {
+
+void setup_logging(const config::config& cfg) {
+  std::vector<spdlog::sink_ptr> sinks;
+  sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  std::error_code ec;
+  std::filesystem::create_directories(platform::log_dir(), ec);
+  try {
+    sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+        platform::log_dir() + "/drover.log", static_cast<size_t>(cfg.ui.log_max_mb) * 1024 * 1024,
+        static_cast<size_t>(cfg.ui.log_backups)));
+  } catch (const spdlog::spdlog_ex&) {
+    // No writable log directory: stderr alone still tells the story.
+  }
+  auto logger = std::make_shared<spdlog::logger>("drover", sinks.begin(), sinks.end());
+  logger->set_level(spdlog::level::from_str(cfg.ui.log_level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace
+
+int cmd_run(const options& o) {
+  platform::block_stop_signals();
+  auto lc = load_config_file(o.config_path);
+  if (lc.missing && o.config_given) {
+    std::fprintf(stderr, "drover: config file not found: %s\n", lc.path.c_str());
+    return exit_usage;
+  }
+  setup_logging(lc.cfg);
+  if (!platform::is_elevated()) {
+    spdlog::error("drover run needs root (it installs netfilter rules and opens NFQUEUE)");
+    return exit_failure;
+  }
+  std::string config_problem;
+  if (lc.error) {
+    // M-4: a broken file must not stop the engine; say so loudly instead.
+    config_problem = "config error, running with defaults: " + *lc.error;
+    spdlog::warn("{}", config_problem);
+  }
+  for (auto& w : lc.warnings) spdlog::warn("config: {}", w);
+  spdlog::info("drover {} starting: {}", DROVER_VERSION, lc.cfg.describe());
+
+  auto shared = std::make_shared<engine_shared>();
+  shared->set_config(lc.cfg);
+
+  caf::actor_system_config cfg;
+  cfg.add_message_types<caf::id_block::drover>();
+  caf::actor_system sys{cfg};
+  supervisor_options so;
+  so.version = DROVER_VERSION;
+  so.crash_dir = platform::log_dir();
+  auto sup = sys.spawn<caf::detached>(engine_supervisor, shared, so);
+
+  std::atomic<bool> stop_requested{false};
+  platform::control_server control;
+  auto status_of = [&]() -> nlohmann::json {
+    caf::scoped_actor s{sys};
+    nlohmann::json j = {{"state", "Unknown"}};
+    s->request(sup, std::chrono::seconds(1), status_atom_v)
+        .receive([&](status_snapshot& snap) { j = to_json(snap); },
+                 [&](caf::error& e) { j["detail"] = sys.render(e); });
+    if (!config_problem.empty() && j.value("last_error", "").empty()) j["last_error"] = config_problem;
+    return j;
+  };
+  auto st = control.start(platform::control_socket_path(), [&](const std::string& req) -> std::string {
+    if (req == "ping") return R"({"ok":true})";
+    if (req == "status") return status_of().dump();
+    if (req == "stop") {
+      stop_requested = true;
+      return R"({"ok":true})";
+    }
+    if (req == "dump") {
+      nlohmann::json d = {{"version", DROVER_VERSION}, {"status", status_of()}, {"config", shared->get_config().describe()},
+                          {"config_path", lc.path}, {"config_warnings", lc.warnings}};
+      return d.dump();
+    }
+    return R"({"error":"unknown request"})";
+  });
+  if (!st) {
+    spdlog::error("{}", st.err().message);
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    return exit_failure;
+  }
+  caf::anon_send(sup, start_atom_v);
+
+  while (!stop_requested && !platform::wait_stop_signal(50)) {
+  }
+  spdlog::info("stopping");
+  {
+    caf::scoped_actor s{sys};
+    s->request(sup, std::chrono::seconds(3), stop_atom_v).receive([](bool) {}, [](caf::error&) {});
+  }
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  control.stop();
+  spdlog::info("stopped");
+  return exit_ok;
+}
+
+}  // namespace drover::app

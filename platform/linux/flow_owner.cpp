@@ -1,0 +1,171 @@
+// Packet -> socket inode (SOCK_DIAG_BY_FAMILY) -> pid (/proc/PID/fd).
+// Decided per flow, from the live socket: no (ip, port) cache that a reused
+// port could fool.
+#include "platform/flow_owner.hpp"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "platform/process_table.hpp"
+
+namespace drover::platform {
+namespace {
+
+constexpr uint32_t tcp_syn_sent = 2;
+
+class netlink_socket {
+ public:
+  netlink_socket() { fd_ = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG); }
+  ~netlink_socket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  netlink_socket(const netlink_socket&) = delete;
+  netlink_socket& operator=(const netlink_socket&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+struct query {
+  int family;
+  uint8_t proto;
+  bool dump;
+  inet_diag_sockid id;
+};
+
+// Fills a sockid from the packet: local side = packet source. An IPv4 packet
+// may belong to a dual-stack AF_INET6 socket: then use v4-mapped addresses.
+inet_diag_sockid sockid(const packet::view& v, int family) {
+  inet_diag_sockid id{};
+  id.idiag_sport = htons(v.src_port);
+  id.idiag_dport = htons(v.dst_port);
+  id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+  id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  if (v.version == packet::ip_version::v4 && family == AF_INET) {
+    std::memcpy(id.idiag_src, v.src.data(), 4);
+    std::memcpy(id.idiag_dst, v.dst.data(), 4);
+  } else if (v.version == packet::ip_version::v4) {
+    uint8_t src[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    uint8_t dst[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    std::memcpy(src + 12, v.src.data(), 4);
+    std::memcpy(dst + 12, v.dst.data(), 4);
+    std::memcpy(id.idiag_src, src, 16);
+    std::memcpy(id.idiag_dst, dst, 16);
+  } else {
+    std::memcpy(id.idiag_src, v.src.data(), 16);
+    std::memcpy(id.idiag_dst, v.dst.data(), 16);
+  }
+  return id;
+}
+
+bool zero(const uint32_t* a, int family) {
+  int n = family == AF_INET ? 1 : 4;
+  for (int i = 0; i < n; ++i)
+    if (a[i]) return false;
+  return true;
+}
+
+// A dumped UDP socket matches if it is bound to the port and either
+// unconnected or connected to the packet's destination.
+bool matches(const inet_diag_sockid& want, const inet_diag_sockid& got, int family) {
+  size_t n = family == AF_INET ? 4 : 16;
+  if (got.idiag_sport != want.idiag_sport) return false;
+  if (!zero(got.idiag_src, family) && std::memcmp(got.idiag_src, want.idiag_src, n) != 0) return false;
+  if (got.idiag_dport == 0) return true;
+  return got.idiag_dport == want.idiag_dport && std::memcmp(got.idiag_dst, want.idiag_dst, n) == 0;
+}
+
+// Returns the inode of the socket, 0 if none matched.
+uint32_t lookup_inode(int fd, const query& q) {
+  struct {
+    nlmsghdr nlh;
+    inet_diag_req_v2 r;
+  } req{};
+  req.nlh.nlmsg_len = sizeof req;
+  req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.nlh.nlmsg_flags = NLM_F_REQUEST | (q.dump ? NLM_F_DUMP : 0);
+  req.r.sdiag_family = static_cast<uint8_t>(q.family);
+  req.r.sdiag_protocol = q.proto;
+  req.r.idiag_states = q.proto == IPPROTO_TCP && !q.dump ? ~0u : (q.proto == IPPROTO_TCP ? 1u << tcp_syn_sent : ~0u);
+  req.r.id = q.id;
+  sockaddr_nl nl{};
+  nl.nl_family = AF_NETLINK;
+  if (::sendto(fd, &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&nl), sizeof nl) < 0) return 0;
+  alignas(nlmsghdr) static thread_local char buf[32768];
+  uint32_t found = 0;
+  while (true) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return found;
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n)); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return found;
+      auto* m = static_cast<inet_diag_msg*>(NLMSG_DATA(h));
+      if (!found && (!q.dump || matches(q.id, m->id, q.family))) found = m->idiag_inode;
+      if (!q.dump) return found;
+    }
+  }
+}
+
+bool process_has_socket(uint32_t pid, const std::string& link) {
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return false;
+  bool hit = false;
+  char buf[64];
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    ssize_t n = ::readlinkat(::dirfd(d), e->d_name, buf, sizeof buf);
+    if (n == static_cast<ssize_t>(link.size()) && std::memcmp(buf, link.data(), link.size()) == 0) {
+      hit = true;
+      break;
+    }
+  }
+  ::closedir(d);
+  return hit;
+}
+
+class linux_flow_owner final : public flow_owner {
+ public:
+  result<uint32_t> owner(const packet::view& v, const std::vector<uint32_t>& candidates,
+                         const std::function<bool(const std::string&)>& is_target) override {
+    if (nl_.fd() < 0) return make_error("owner", "cannot open a sock_diag socket");
+    uint8_t proto = v.proto == packet::l4_proto::tcp ? IPPROTO_TCP : IPPROTO_UDP;
+    uint32_t inode = 0;
+    std::vector<int> families;
+    if (v.version == packet::ip_version::v4) families = {AF_INET, AF_INET6};
+    else families = {AF_INET6};
+    for (int fam : families) {
+      // TCP: exact 4-tuple lookup (works in SYN_SENT). UDP: a dump, since an
+      // unconnected socket has no peer to look up by.
+      if (proto == IPPROTO_TCP) inode = lookup_inode(nl_.fd(), {fam, proto, false, sockid(v, fam)});
+      if (!inode) inode = lookup_inode(nl_.fd(), {fam, proto, true, sockid(v, fam)});
+      if (inode) break;
+    }
+    if (!inode) return uint32_t{0};
+    std::string link = "socket:[" + std::to_string(inode) + "]";
+    for (uint32_t pid : candidates)
+      if (process_has_socket(pid, link)) return pid;
+    // Not one of the known targets: maybe a target that started after the
+    // last scan. Only processes with a target's name are searched.
+    for (auto& p : list_processes())
+      if (is_target(p.exe) && process_has_socket(p.pid, link)) return p.pid;
+    return uint32_t{0};
+  }
+
+ private:
+  netlink_socket nl_;
+};
+
+}  // namespace
+
+std::unique_ptr<flow_owner> make_flow_owner() { return std::make_unique<linux_flow_owner>(); }
+
+}  // namespace drover::platform

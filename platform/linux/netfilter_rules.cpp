@@ -1,0 +1,117 @@
+// Drover's own chains, installed atomically with iptables-restore --noflush
+// and removed on destruction; a crashed run's leftovers are removed first.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "platform/redirect_rules.hpp"
+
+extern char** environ;
+
+namespace drover::platform {
+namespace {
+
+struct exec_result {
+  int exit_code = -1;
+  std::string output;
+};
+
+// Runs argv[0] from PATH with `input` on stdin; stdout+stderr captured.
+exec_result run(const std::vector<std::string>& argv, const std::string& input = {}) {
+  exec_result r;
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) < 0) return r;
+  if (::pipe2(out, O_CLOEXEC) < 0) {
+    ::close(in[0]);
+    ::close(in[1]);
+    return r;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in[0]);
+  ::close(out[1]);
+  if (rc == 0 && !input.empty()) (void)!::write(in[1], input.data(), input.size());
+  ::close(in[1]);
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(out[0], buf, sizeof buf)) > 0) r.output.append(buf, static_cast<size_t>(n));
+  ::close(out[0]);
+  if (rc != 0) {
+    r.output = argv[0] + ": " + std::strerror(rc);
+    return r;
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+void run_all(const std::vector<std::vector<std::string>>& cmds) {
+  for (auto& c : cmds) {
+    // A jump may have been inserted more than once by an older crashed run.
+    bool is_delete = c.size() > 4 && c[4] == "-D";
+    for (int i = 0; i < 8; ++i)
+      if (run(c).exit_code != 0 || !is_delete) break;
+  }
+}
+
+class linux_rules final : public redirect_rules {
+ public:
+  explicit linux_rules(filter::linux_params p) : p_(p) {}
+  ~linux_rules() override { remove_stale_rules(p_); }
+  bool intact() const override {
+    for (const char* tool : {"iptables", "ip6tables"})
+      if (run({tool, "-w", "-t", "mangle", "-C", "OUTPUT", "-j", "DROVER_OUT"}).exit_code != 0) return false;
+    return true;
+  }
+
+ private:
+  filter::linux_params p_;
+};
+
+}  // namespace
+
+void remove_stale_rules(const filter::linux_params& p) {
+  run_all(filter::linux_cleanup(filter::family::v4));
+  run_all(filter::linux_cleanup(filter::family::v6));
+  for (auto& c : filter::linux_route_del(p, filter::family::v4)) {
+    for (int i = 0; i < 8; ++i)
+      if (run(c).exit_code != 0) break;
+  }
+}
+
+result<std::unique_ptr<redirect_rules>> install_rules(const filter::inputs& in, const filter::linux_params& p) {
+  remove_stale_rules(p);
+  auto rules = std::make_unique<linux_rules>(p);  // from here on, failure cleans up
+  struct fam {
+    filter::family f;
+    const char* tool;
+  };
+  for (auto f : {fam{filter::family::v4, "iptables-restore"}, fam{filter::family::v6, "ip6tables-restore"}}) {
+    auto r = run({f.tool, "-w", "--noflush"}, filter::linux_install(in, p, f.f));
+    if (r.exit_code != 0)
+      return make_error("rules", std::string(f.tool) + " failed: " + r.output +
+                                     " (is iptables installed, and are we root?)");
+  }
+  for (auto& c : filter::linux_route_add(p, filter::family::v4)) {
+    auto r = run(c);
+    if (r.exit_code != 0) return make_error("rules", "policy route failed: " + r.output);
+  }
+  return std::unique_ptr<redirect_rules>(std::move(rules));
+}
+
+}  // namespace drover::platform

@@ -1,0 +1,109 @@
+#include "platform/sockets.hpp"
+
+#include <arpa/inet.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/filter.hpp"
+
+namespace drover::platform {
+namespace {
+
+error os_error(const char* what) { return make_error("socket", std::string(what) + ": " + std::strerror(errno)); }
+
+endpoint from_sockaddr(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET6) {
+    auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
+    std::array<uint8_t, 16> ip{};
+    std::memcpy(ip.data(), &a.sin6_addr, 16);
+    return endpoint::v6(ip, ntohs(a.sin6_port));
+  }
+  auto& a = reinterpret_cast<const sockaddr_in&>(ss);
+  std::array<uint8_t, 4> ip{};
+  std::memcpy(ip.data(), &a.sin_addr, 4);
+  return endpoint::v4(ip, ntohs(a.sin_port));
+}
+
+}  // namespace
+
+status set_own_mark(native_socket s) {
+  uint32_t m = filter::mark::own;
+  if (::setsockopt(s, SOL_SOCKET, SO_MARK, &m, sizeof m) < 0) return os_error("SO_MARK");
+  return ok();
+}
+
+result<endpoint> original_dst(native_socket s) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockopt(s, SOL_IP, SO_ORIGINAL_DST, &ss, &len) == 0) return from_sockaddr(ss);
+  len = sizeof ss;
+  if (::getsockopt(s, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len) == 0) return from_sockaddr(ss);
+  return os_error("SO_ORIGINAL_DST");
+}
+
+status make_transparent_udp(native_socket s) {
+  int on = 1;
+  if (::setsockopt(s, SOL_IP, IP_TRANSPARENT, &on, sizeof on) < 0) return os_error("IP_TRANSPARENT");
+  if (::setsockopt(s, SOL_IP, IP_RECVORIGDSTADDR, &on, sizeof on) < 0) return os_error("IP_RECVORIGDSTADDR");
+  return ok();
+}
+
+result<udp_received> recv_with_original_dst(native_socket s, uint8_t* buf, size_t cap) {
+  sockaddr_storage from{};
+  alignas(cmsghdr) char ctrl[256];
+  iovec iov{buf, cap};
+  msghdr msg{};
+  msg.msg_name = &from;
+  msg.msg_namelen = sizeof from;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctrl;
+  msg.msg_controllen = sizeof ctrl;
+  ssize_t n = ::recvmsg(s, &msg, MSG_DONTWAIT);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return make_error("would_block", "no datagram");
+    return os_error("recvmsg");
+  }
+  udp_received r;
+  r.len = static_cast<size_t>(n);
+  r.source = from_sockaddr(from);
+  bool found = false;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR) {
+      sockaddr_storage ss{};
+      std::memcpy(&ss, CMSG_DATA(c), sizeof(sockaddr_in));
+      r.original_dst = from_sockaddr(ss);
+      found = true;
+    }
+  }
+  if (!found) return make_error("no_origdst", "datagram without its original destination");
+  return r;
+}
+
+raw_sender::raw_sender() = default;
+raw_sender::~raw_sender() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+status raw_sender::open() {
+  fd_ = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (fd_ < 0) return os_error("raw socket");
+  return set_own_mark(fd_);
+}
+
+status raw_sender::send(const std::vector<uint8_t>& pkt, const endpoint& to) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  std::memcpy(&sa.sin_addr, to.ip.data(), 4);
+  if (::sendto(fd_, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
+    return os_error("raw send");
+  return ok();
+}
+
+}  // namespace drover::platform

@@ -1,0 +1,25 @@
+#pragma once
+/// Processes and their executable file names.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace drover::platform {
+
+struct process_info {
+  uint32_t pid;
+  std::string exe;  ///< executable file name (no directory)
+};
+
+/// Every process visible to us (Linux: /proc; Windows: Toolhelp32).
+std::vector<process_info> list_processes();
+/// The executable file name of one process, empty if it is gone.
+std::string exe_name(uint32_t pid);
+uint32_t own_pid();
+
+}  // namespace drover::platform
+
+namespace drover::platform {
+/// True when we may install capture rules (root / Administrator).
+bool is_elevated();
+}  // namespace drover::platform
