@@ -133,7 +133,7 @@ probe_report probe_upstream(const config::proxy_section& proxy, std::chrono::mil
     }
     auto s = hs.feed(buf, n);
     if (s.failed) {
-      std::string name = s.failure.code == "request" ? "udp associate" : "greeting";
+      std::string name = s.failure.code == "request" ? "udp associate" : s.failure.code == "auth" ? "authentication" : "greeting";
       return finish({name, false, ms_since(t), s.failure.message}, s.failure.message);
     }
     if (!greeted && hs.current_phase() != socks5::phase::greeting && hs.current_phase() != socks5::phase::auth) {

@@ -73,6 +73,11 @@ TEST(config, errors_name_key_line_column) {
       {"proxy = 3\n", "proxy", 1, "table"},
       {"[proxy\nport = 1\n", "", 1, ""},
       {"[proxy]\nport = = 1\n", "", 2, ""},
+      // Found by fuzz_config: toml++ 3.3 asserted on a control character in a key.
+      {"[proxy]\nhost = \"h\"\nlogin\x01 = 1\n", "", 3, "control character"},
+      {"[\nx = 1\n", "", 1, ""},  // fuzz_config: toml++ asserted on an empty table header
+      // fuzz_config: a Cyrillic letter outside quotes hit UB inside toml++.
+      {"[proxy]\nhost = \xd0\xb3\n", "", 2, "U+0433"},
   };
   for (auto& r : rows) {
     auto res = parse(r.text, target_os::linux_os);
@@ -96,6 +101,35 @@ TEST(config, unknown_keys_warned_password_never_in_messages) {
   auto bad = parse("[proxy]\npassword = \"topsecret\"\nport = 0\n", target_os::linux_os);
   ASSERT_TRUE(bad.error);
   EXPECT_EQ(bad.error->to_string("f").find("topsecret"), std::string::npos);
+}
+
+TEST(config, non_ascii_text_is_safe) {
+  // "# прокси" after a BOM, a Cyrillic login and a multi-line password.
+  auto r = parse("\xEF\xBB\xBF# \xD0\xBF\xD1\x80\xD0\xBE\n[proxy]\nlogin = \"\xD0\xB3\xC3\xA9\"\npassword = \"\"\"\xD0\xB3\n\xD0\xB3\"\"\"\n",
+                 target_os::linux_os);
+  ASSERT_FALSE(r.error) << r.error->to_string("t");
+  EXPECT_EQ(r.cfg.proxy.login, "\xD0\xB3\xC3\xA9");
+  EXPECT_EQ(r.cfg.proxy.password, "\xD0\xB3\n\xD0\xB3");
+  // Inputs found by fuzz_config that reached undefined behaviour in toml++:
+  // each is refused with a position, never parsed.
+  const char* crashes[] = {
+      "\xEF\xBB\xBCSvi",                                   // U+FEFC outside quotes
+      "port = 10\"5\xEF\xBB\xB7\"\n",                      // a quote inside a bare token
+      "\"\"\"ekk\\\\\n/\xEF\xBB\xBF\\\n\xEF\xBB\xB6= o",   // line-ending backslash
+      "v = \"\"\"\"\n\\\xEF\xB4\xBF\"\"\"\n",              // escaped U+FD3F
+      "v= 1='\xEF\xBB\xBB O",                              // literal after a token
+      "[proxy]\nhost = \xD0\xB3\n",                        // Cyrillic value without quotes
+  };
+  for (const char* c : crashes) {
+    auto bad = parse(c, target_os::linux_os);
+    ASSERT_TRUE(bad.error) << c;
+    EXPECT_GT(bad.error->line, 0);
+    EXPECT_GT(bad.error->column, 0);
+  }
+  auto lit = parse("[proxy]\nlogin = '\xD0\xB3'\n", target_os::linux_os);
+  ASSERT_TRUE(lit.error);
+  EXPECT_NE(lit.error->message.find("double-quoted"), std::string::npos);
+  EXPECT_EQ(lit.error->column, 10);
 }
 
 TEST(config, durations) {

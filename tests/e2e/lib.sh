@@ -1,0 +1,198 @@
+# Shared test-host setup for end-to-end tests, the demo and the benchmarks:
+# three network namespaces on one bridge, all created here and removed by
+# `e2e_cleanup` (installed as an EXIT trap, so also on failure or ^C).
+#   client 198.18.0.1  runs drover and the test clients
+#   proxy  198.18.0.2  runs danted (or microsocks)
+#   far    198.18.0.3  runs the far servers (HTTP, TCP echo, UDP echo)
+# 198.18.0.0/15 is reserved for benchmarking; nothing here leaves the machine.
+
+E2E_ID=${E2E_ID:-$$}
+NS_C=drv-c-$E2E_ID
+NS_P=drv-p-$E2E_ID
+NS_F=drv-f-$E2E_ID
+NS_B=drv-b-$E2E_ID
+IP_C=198.18.0.1
+IP_P=198.18.0.2
+IP_F=198.18.0.3
+E2E_DIR=$(mktemp -d /tmp/drover-e2e.XXXXXX)
+chmod 755 "$E2E_DIR"
+E2E_PIDS=()
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+in_c() { ip netns exec "$NS_C" "$@"; }
+in_p() { ip netns exec "$NS_P" "$@"; }
+in_f() { ip netns exec "$NS_F" "$@"; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { printf '  %s\n' "$*" >&2; }
+
+e2e_cleanup() {
+  local rc=$?
+  for p in "${E2E_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.2
+  for p in "${E2E_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for ns in "$NS_C" "$NS_P" "$NS_F" "$NS_B"; do
+    # Anything still running inside goes with its namespace.
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  if [ "${E2E_KEEP:-0}" != 1 ]; then rm -rf "$E2E_DIR"; fi
+  return $rc
+}
+
+e2e_setup() {
+  trap e2e_cleanup EXIT
+  trap 'exit 130' INT TERM
+  [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root for network namespaces"; exit 77; }
+  for ns in "$NS_C" "$NS_P" "$NS_F" "$NS_B"; do ip netns add "$ns"; done
+  ip -n "$NS_B" link add br0 type bridge
+  ip -n "$NS_B" link set br0 up
+  local i=0
+  for pair in "$NS_C:$IP_C" "$NS_P:$IP_P" "$NS_F:$IP_F"; do
+    local ns=${pair%%:*} ip=${pair##*:}
+    i=$((i + 1))
+    ip link add "drv$E2E_ID-$i" type veth peer name eth0 netns "$ns"
+    ip link set "drv$E2E_ID-$i" netns "$NS_B"
+    ip -n "$NS_B" link set "drv$E2E_ID-$i" master br0 up
+    ip -n "$ns" addr add "$ip/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" link set lo up
+    # A default route, as on a real host (the engine's refusal paths need one).
+    ip -n "$ns" route add default via "$ip" dev eth0 2>/dev/null || true
+  done
+  in_c ip -o addr show eth0 | grep -q "$IP_C" || fail "namespace network did not come up"
+}
+
+# Background process tracked for cleanup: bg LOGFILE CMD...
+bg() {
+  local log=$1; shift
+  "$@" >"$log" 2>&1 &
+  E2E_PIDS+=($!)
+  echo $!
+}
+
+wait_port() {  # wait_port NS_FUNC IP PORT [proto]
+  local fn=$1 ip=$2 port=$3 proto=${4:-tcp}
+  for _ in $(seq 1 100); do
+    if [ "$proto" = tcp ]; then $fn bash -c "exec 3<>/dev/tcp/$ip/$port" 2>/dev/null && return 0
+    else $fn ss -Hlun "sport = :$port" | grep -q . && return 0; fi
+    sleep 0.05
+  done
+  fail "nothing listens on $ip:$port ($proto)"
+}
+
+start_far() {
+  bg "$E2E_DIR/far.log" in_f python3 "$HERE/far_server.py" --log "$E2E_DIR/far-peers.log" >/dev/null
+  wait_port in_f "$IP_F" 8080
+  wait_port in_f "$IP_F" 7000
+  wait_port in_f "$IP_F" 7001 udp
+}
+
+# start_dante [username]: no-auth, or username auth with user drovertest.
+start_dante() {
+  local method=${1:-none}
+  local conf=$E2E_DIR/danted.conf
+  cat >"$conf" <<CONF
+logoutput: $E2E_DIR/danted.log
+internal: $IP_P port = 1080
+external: $IP_P
+clientmethod: none
+socksmethod: $method
+user.privileged: root
+user.unprivileged: nobody
+timeout.negotiate: 5
+client pass {
+  from: 0.0.0.0/0 to: 0.0.0.0/0
+  log: error
+}
+socks pass {
+  from: 0.0.0.0/0 to: 0.0.0.0/0
+  command: connect udpassociate udpreply
+  log: connect error
+}
+CONF
+  : >"$E2E_DIR/danted.log"
+  if [ "$method" = username ]; then
+    # A test user that exists only inside dante's own mount namespace.
+    cp /etc/passwd "$E2E_DIR/passwd"; cp /etc/shadow "$E2E_DIR/shadow"
+    echo "drovertest:x:4242:4242::/nonexistent:/usr/sbin/nologin" >>"$E2E_DIR/passwd"
+    echo "drovertest:$(openssl passwd -6 'c0rrect-h0rse'):19000:0:99999:7:::" >>"$E2E_DIR/shadow"
+    DANTE_PID=$(bg "$E2E_DIR/danted.out" in_p unshare -m --propagation private sh -c \
+      "mount --bind $E2E_DIR/passwd /etc/passwd && mount --bind $E2E_DIR/shadow /etc/shadow && exec danted -f $conf")
+  else
+    DANTE_PID=$(bg "$E2E_DIR/danted.out" in_p danted -f "$conf")
+  fi
+  wait_port in_p "$IP_P" 1080
+}
+
+stop_dante() {
+  kill "$DANTE_PID" 2>/dev/null || true
+  pkill -f "danted -f $E2E_DIR/danted.conf" 2>/dev/null || true
+  for _ in $(seq 1 50); do in_p ss -Hltn "sport = :1080" | grep -q . || return 0; sleep 0.05; done
+}
+
+start_microsocks() {
+  bg "$E2E_DIR/microsocks.log" in_p microsocks -i "$IP_P" -p 1080 >/dev/null
+  wait_port in_p "$IP_P" 1080
+}
+
+# Lines of dante's log that record a CONNECT / UDP association.
+dante_connects() { grep -c 'tcp/connect \]' "$E2E_DIR/danted.log" 2>/dev/null || true; }
+dante_udp() { grep -c 'udp/udpassociate \]' "$E2E_DIR/danted.log" 2>/dev/null || true; }
+# Connections the far server saw directly from the client host (a leak if
+# the client was a target).
+far_direct_from_client() { grep -c "^tcp $IP_C " "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
+far_from_proxy() { grep -c "^tcp $IP_P " "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
+
+write_config() {  # write_config FILE [extra toml lines]
+  local f=$1; shift
+  cat >"$f" <<CONF
+version = 1
+[proxy]
+host = "$IP_P"
+port = 1080
+${PROXY_EXTRA:-}
+[targets]
+processes = ["droverclient"]
+[ui]
+log_level = "${DROVER_LOG_LEVEL:-info}"
+CONF
+}
+
+# Copies the test client under a target and a non-target name.
+install_clients() {
+  cp "$TESTCLIENT" "$E2E_DIR/droverclient"
+  cp "$TESTCLIENT" "$E2E_DIR/plainclient"
+}
+
+start_engine() {  # start_engine CONFIG
+  export XDG_RUNTIME_DIR=$E2E_DIR/run XDG_STATE_HOME=$E2E_DIR/state
+  mkdir -p "$XDG_RUNTIME_DIR"
+  ENGINE_PID=$(bg "$E2E_DIR/engine.log" in_c env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" XDG_STATE_HOME="$XDG_STATE_HOME" "$DROVER" run --config "$1")
+}
+
+engine_status() { in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" status --json; }
+engine_field() { engine_status 2>/dev/null | python3 -c "import json,sys; print(json.load(sys.stdin).get('$1',''))"; }
+
+wait_state() {  # wait_state STATE [seconds]
+  local want=$1 secs=${2:-10} s=""
+  for _ in $(seq 1 $((secs * 20))); do
+    s=$(engine_field state 2>/dev/null || true)
+    [ "$s" = "$want" ] && return 0
+    sleep 0.05
+  done
+  echo "--- engine log ---" >&2; tail -30 "$E2E_DIR/engine.log" >&2
+  fail "engine state is '$s', wanted '$want' within ${secs}s"
+}
+
+stop_engine() {
+  in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" stop >/dev/null 2>&1 || true
+  wait "$ENGINE_PID" 2>/dev/null || true
+}
+
+# Drover's rules and routes in the client namespace (empty when clean).
+drover_leftovers() {
+  { in_c iptables-save; in_c ip6tables-save; } 2>/dev/null | grep -i drover || true
+  in_c ip rule show | grep -E 'fwmark 0x20|lookup 120' || true
+  in_c ip route show table 120 2>/dev/null || true
+}

@@ -1,0 +1,190 @@
+// Test client run under a target name ("droverclient") or not
+// ("plainclient"): fetches HTTP, echoes TCP and UDP, and verifies every byte.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr size_t period = 65521;
+uint8_t pattern(size_t i) { return static_cast<uint8_t>(((i % period) * 7 + 13) & 0xff); }
+
+int connect_tcp(const char* ip, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ip, &sa.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool write_all(int fd, const void* p, size_t n) {
+  auto* c = static_cast<const char*>(p);
+  while (n) {
+    ssize_t w = ::write(fd, c, n);
+    if (w <= 0) return false;
+    c += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+int http(const char* ip, int port, const std::string& path) {
+  int fd = connect_tcp(ip, port);
+  if (fd < 0) return std::printf("fail connect: %s\n", std::strerror(errno)), 1;
+  std::string req = "GET " + path + " HTTP/1.0\r\nHost: far\r\n\r\n";
+  write_all(fd, req.data(), req.size());
+  std::string head;
+  std::vector<uint8_t> buf(1 << 16);
+  size_t body = 0, bad = 0;
+  bool in_body = false, verify = path.rfind("/bytes/", 0) == 0;
+  while (true) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) return std::printf("fail read: %s\n", std::strerror(errno)), 1;
+    if (n == 0) break;
+    size_t off = 0;
+    if (!in_body) {
+      head.append(reinterpret_cast<char*>(buf.data()), static_cast<size_t>(n));
+      auto end = head.find("\r\n\r\n");
+      if (end == std::string::npos) continue;
+      in_body = true;
+      size_t body_in_head = head.size() - end - 4;
+      off = static_cast<size_t>(n) - body_in_head;
+    }
+    for (size_t i = off; i < static_cast<size_t>(n); ++i, ++body)
+      if (verify && buf[i] != pattern(body)) ++bad;
+  }
+  ::close(fd);
+  bool ok = head.rfind("HTTP/1.0 200", 0) == 0 && bad == 0;
+  std::printf("%s bytes=%zu corrupt=%zu\n", ok ? "ok" : "fail", body, bad);
+  return ok ? 0 : 1;
+}
+
+int udp(const char* ip, int port, int count, int flows) {
+  int lost = 0, corrupt = 0, received = 0;
+  for (int f = 0; f < flows; ++f) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    timeval tv{2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, ip, &sa.sin_addr);
+    // Connected: the kernel only delivers replies from exactly this address.
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return std::printf("fail connect\n"), 1;
+    std::vector<uint8_t> out(1400), in(2048);
+    for (int i = 0; i < count; ++i) {
+      size_t len = static_cast<size_t>(i % 1400) + 1;
+      for (size_t j = 0; j < len; ++j) out[j] = pattern(static_cast<size_t>(i) * 31 + j);
+      ::send(fd, out.data(), len, 0);
+      ssize_t n = ::recv(fd, in.data(), in.size(), 0);
+      if (n < 0) {
+        ++lost;
+        continue;
+      }
+      ++received;
+      if (static_cast<size_t>(n) != len || std::memcmp(in.data(), out.data(), len) != 0) ++corrupt;
+    }
+    ::close(fd);
+  }
+  bool ok = lost == 0 && corrupt == 0;
+  std::printf("%s sent=%d received=%d lost=%d corrupt=%d\n", ok ? "ok" : "fail", count * flows, received, lost, corrupt);
+  return ok ? 0 : 1;
+}
+
+bool echo_once(const char* ip, int port, int i) {
+  int fd = connect_tcp(ip, port);
+  if (fd < 0) return false;
+  std::string msg = "hello " + std::to_string(i) + "\n";
+  bool ok = write_all(fd, msg.data(), msg.size());
+  std::string got;
+  char buf[256];
+  while (ok && got.size() < msg.size()) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return ok && got == msg;
+}
+
+int tcpseq(const char* ip, int port, int n) {
+  int failed = 0;
+  for (int i = 0; i < n; ++i) failed += !echo_once(ip, port, i);
+  std::printf("%s connections=%d failed=%d\n", failed ? "fail" : "ok", n, failed);
+  return failed ? 1 : 0;
+}
+
+int tcpconc(const char* ip, int port, int n) {
+  std::atomic<int> failed{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  int connected = 0;
+  std::vector<std::thread> ts;
+  for (int i = 0; i < n; ++i)
+    ts.emplace_back([&, i] {
+      int fd = connect_tcp(ip, port);
+      {
+        std::unique_lock<std::mutex> g(mu);
+        ++connected;
+        cv.notify_all();
+        // All flows open at once before any closes.
+        cv.wait_for(g, std::chrono::seconds(20), [&] { return connected == n; });
+      }
+      if (fd < 0) {
+        ++failed;
+        return;
+      }
+      std::vector<char> out(1024, static_cast<char>('a' + i % 26)), in(1024);
+      size_t got = 0;
+      bool ok = write_all(fd, out.data(), out.size());
+      while (ok && got < in.size()) {
+        ssize_t r = ::read(fd, in.data() + got, in.size() - got);
+        if (r <= 0) break;
+        got += static_cast<size_t>(r);
+      }
+      if (got != in.size() || in != out) ++failed;
+      ::close(fd);
+    });
+  for (auto& t : ts) t.join();
+  std::printf("%s connections=%d failed=%d\n", failed ? "fail" : "ok", n, failed.load());
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: %s http IP PORT PATH | udp IP PORT COUNT [FLOWS] | tcpseq IP PORT N | tcpconc IP PORT N\n", argv[0]);
+    return 2;
+  }
+  std::string mode = argv[1];
+  const char* ip = argv[2];
+  int port = std::atoi(argv[3]);
+  if (mode == "http" && argc >= 5) return http(ip, port, argv[4]);
+  if (mode == "udp" && argc >= 5) return udp(ip, port, std::atoi(argv[4]), argc >= 6 ? std::atoi(argv[5]) : 1);
+  if (mode == "tcpseq" && argc >= 5) return tcpseq(ip, port, std::atoi(argv[4]));
+  if (mode == "tcpconc" && argc >= 5) return tcpconc(ip, port, std::atoi(argv[4]));
+  std::fprintf(stderr, "bad arguments\n");
+  return 2;
+}
