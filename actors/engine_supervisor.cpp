@@ -199,11 +199,8 @@ status_snapshot snapshot(self_ptr self) {
   return s;
 }
 
-}  // namespace
-
-supervisor_actor::behavior_type engine_supervisor(supervisor_actor::pointer raw,
-                                                  std::shared_ptr<engine_shared> shared, supervisor_options opts) {
-  auto self = static_cast<self_ptr>(raw);
+supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr<engine_shared> shared,
+                                                  supervisor_options opts) {
   self->state.shared = std::move(shared);
   self->state.opts = std::move(opts);
   self->state.params.queue_num = self->state.opts.queue_num;
@@ -269,6 +266,13 @@ supervisor_actor::behavior_type engine_supervisor(supervisor_actor::pointer raw,
       [self](sleep_atom) { apply(self, fsm::event::sleep); },
       [self](resume_atom) { apply(self, fsm::event::resume); },
   };
+}
+
+}  // namespace
+
+supervisor_actor spawn_engine_supervisor(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
+                                         supervisor_options opts) {
+  return sys.spawn<caf::detached>(engine_supervisor, std::move(shared), std::move(opts));
 }
 
 }  // namespace drover

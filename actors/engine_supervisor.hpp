@@ -13,9 +13,10 @@ struct supervisor_options {
   std::string crash_dir;  ///< where crash dumps go
 };
 
-/// The engine's root actor: carries out the actions of core/engine_fsm,
+/// Spawns the engine's root actor (detached: it installs rules and resolves
+/// names, which block): it carries out the actions of core/engine_fsm and
 /// owns the rules and the children (relay_host, divert_reader, procscan).
-supervisor_actor::behavior_type engine_supervisor(supervisor_actor::pointer self,
-                                                  std::shared_ptr<engine_shared> shared, supervisor_options opts);
+supervisor_actor spawn_engine_supervisor(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
+                                         supervisor_options opts);
 
 }  // namespace drover

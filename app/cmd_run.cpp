@@ -71,7 +71,7 @@ int cmd_run(const options& o) {
   supervisor_options so;
   so.version = DROVER_VERSION;
   so.crash_dir = platform::log_dir();
-  auto sup = sys.spawn<caf::detached>(engine_supervisor, shared, so);
+  auto sup = spawn_engine_supervisor(sys, shared, so);
 
   std::atomic<bool> stop_requested{false};
   platform::control_server control;

@@ -138,6 +138,31 @@ std::vector<std::vector<std::string>> linux_cleanup(family f) {
   return out;
 }
 
+std::string linux_cleanup_script(const std::string& saved) {
+  std::istringstream in(saved);
+  std::string line, table, out, jumps, chains;
+  auto flush_table = [&] {
+    if (!table.empty() && (!jumps.empty() || !chains.empty()))
+      out += "*" + table + "\n" + jumps + chains + "COMMIT\n";
+    jumps.clear();
+    chains.clear();
+  };
+  while (std::getline(in, line)) {
+    if (line.rfind("*", 0) == 0) {
+      flush_table();
+      table = line.substr(1);
+    } else if (line.rfind(":DROVER_", 0) == 0) {
+      std::string chain = line.substr(1, line.find(' ') - 1);
+      chains += "-F " + chain + "\n-X " + chain + "\n";
+    } else if (line.rfind("-A ", 0) == 0 && line.find(" -j DROVER_") != std::string::npos &&
+               line.rfind("-A DROVER_", 0) != 0) {
+      jumps += "-D" + line.substr(2) + "\n";
+    }
+  }
+  flush_table();
+  return out;
+}
+
 std::vector<std::vector<std::string>> linux_route_add(const linux_params& p, family f) {
   std::string fam = f == family::v6 ? "-6" : "-4";
   std::string table = std::to_string(p.route_table);

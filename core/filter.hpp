@@ -49,6 +49,9 @@ enum class family { v4, v6 };
 std::string linux_install(const inputs& in, const linux_params& p, family f);
 /// Commands (argv) removing Drover's chains and jumps; safe to run when absent.
 std::vector<std::vector<std::string>> linux_cleanup(family f);
+/// From `iptables-save` output, an iptables-restore --noflush script that
+/// removes every Drover jump and chain in one step (empty when none).
+std::string linux_cleanup_script(const std::string& saved);
 /// `ip rule` / `ip route` argv lists for the TPROXY policy route.
 std::vector<std::vector<std::string>> linux_route_add(const linux_params& p, family f);
 std::vector<std::vector<std::string>> linux_route_del(const linux_params& p, family f);

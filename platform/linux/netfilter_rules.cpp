@@ -86,8 +86,24 @@ class linux_rules final : public redirect_rules {
 }  // namespace
 
 void remove_stale_rules(const filter::linux_params& p) {
-  run_all(filter::linux_cleanup(filter::family::v4));
-  run_all(filter::linux_cleanup(filter::family::v6));
+  // One save and at most one restore per family: fast enough for a stop
+  // within 500 ms. The command-by-command path is the fallback.
+  struct fam {
+    filter::family f;
+    const char* save;
+    const char* restore;
+  };
+  for (auto f : {fam{filter::family::v4, "iptables-save", "iptables-restore"},
+                 fam{filter::family::v6, "ip6tables-save", "ip6tables-restore"}}) {
+    auto saved = run({f.save});
+    if (saved.exit_code != 0) {
+      run_all(filter::linux_cleanup(f.f));
+      continue;
+    }
+    auto script = filter::linux_cleanup_script(saved.output);
+    if (!script.empty() && run({f.restore, "-w", "--noflush"}, script).exit_code != 0)
+      run_all(filter::linux_cleanup(f.f));
+  }
   for (auto& c : filter::linux_route_del(p, filter::family::v4)) {
     for (int i = 0; i < 8; ++i)
       if (run(c).exit_code != 0) break;

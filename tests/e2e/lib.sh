@@ -60,7 +60,7 @@ e2e_setup() {
     # A default route, as on a real host (the engine's refusal paths need one).
     ip -n "$ns" route add default via "$ip" dev eth0 2>/dev/null || true
   done
-  in_c ip -o addr show eth0 | grep -q "$IP_C" || fail "namespace network did not come up"
+  in_c ip -o addr show eth0 | grep -c "$IP_C" >/dev/null || fail "namespace network did not come up"
 }
 
 # Background process tracked for cleanup: bg LOGFILE CMD...
@@ -75,7 +75,7 @@ wait_port() {  # wait_port NS_FUNC IP PORT [proto]
   local fn=$1 ip=$2 port=$3 proto=${4:-tcp}
   for _ in $(seq 1 100); do
     if [ "$proto" = tcp ]; then $fn bash -c "exec 3<>/dev/tcp/$ip/$port" 2>/dev/null && return 0
-    else $fn ss -Hlun "sport = :$port" | grep -q . && return 0; fi
+    else $fn ss -Hlun "sport = :$port" | grep -c . >/dev/null && return 0; fi
     sleep 0.05
   done
   fail "nothing listens on $ip:$port ($proto)"
@@ -128,7 +128,7 @@ CONF
 stop_dante() {
   kill "$DANTE_PID" 2>/dev/null || true
   pkill -f "danted -f $E2E_DIR/danted.conf" 2>/dev/null || true
-  for _ in $(seq 1 50); do in_p ss -Hltn "sport = :1080" | grep -q . || return 0; sleep 0.05; done
+  for _ in $(seq 1 50); do in_p ss -Hltn "sport = :1080" | grep -c . >/dev/null || return 0; sleep 0.05; done
 }
 
 start_microsocks() {
@@ -137,8 +137,8 @@ start_microsocks() {
 }
 
 # Lines of dante's log that record a CONNECT / UDP association.
-dante_connects() { grep -c 'tcp/connect \]' "$E2E_DIR/danted.log" 2>/dev/null || true; }
-dante_udp() { grep -c 'udp/udpassociate \]' "$E2E_DIR/danted.log" 2>/dev/null || true; }
+dante_connects() { grep -c 'tcp/connect \[:' "$E2E_DIR/danted.log" 2>/dev/null || true; }
+dante_udp() { grep -c 'udp/udpassociate \[:' "$E2E_DIR/danted.log" 2>/dev/null || true; }
 # Connections the far server saw directly from the client host (a leak if
 # the client was a target).
 far_direct_from_client() { grep -c "^tcp $IP_C " "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
@@ -153,7 +153,7 @@ host = "$IP_P"
 port = 1080
 ${PROXY_EXTRA:-}
 [targets]
-processes = ["droverclient"]
+processes = ["droverclient", "drovercurl"]
 [ui]
 log_level = "${DROVER_LOG_LEVEL:-info}"
 CONF
@@ -163,6 +163,7 @@ CONF
 install_clients() {
   cp "$TESTCLIENT" "$E2E_DIR/droverclient"
   cp "$TESTCLIENT" "$E2E_DIR/plainclient"
+  cp "$(command -v curl)" "$E2E_DIR/drovercurl"
 }
 
 start_engine() {  # start_engine CONFIG

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The Linux engine end to end: a target process found by name has its TCP
+# and UDP carried through dante; everything else goes direct; stop and
+# SIGKILL leave nothing behind.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+e2e_setup
+install_clients
+start_far
+start_dante none
+write_config "$E2E_DIR/drover.toml"
+start_engine "$E2E_DIR/drover.toml"
+wait_state Active 10
+
+T=$E2E_DIR/droverclient
+P=$E2E_DIR/plainclient
+run_ok() {  # run_ok CMD...: runs in the client namespace, must print "ok"
+  local out
+  out=$(in_c "$@" 2>&1) || fail "$* -> $out"
+  note "$(basename "$1") ${2:-}: $out"
+}
+
+echo "HTTP page: target through dante, non-target direct"
+c0=$(dante_connects); d0=$(far_direct_from_client)
+run_ok "$T" http "$IP_F" 8080 /
+page=$(in_c "$E2E_DIR/drovercurl" -sS --max-time 5 "http://$IP_F:8080/") || fail "curl (a target) failed"
+grep -q "hello from the far server" <<<"$page" || fail "curl got the wrong page"
+[ "$(dante_connects)" -eq $((c0 + 2)) ] || fail "dante saw $(( $(dante_connects) - c0 )) CONNECTs, wanted 2"
+[ "$(far_direct_from_client)" -eq "$d0" ] || fail "a target reached the far server directly"
+run_ok "$P" http "$IP_F" 8080 /
+[ "$(dante_connects)" -eq $((c0 + 2)) ] || fail "non-target traffic went through dante"
+[ "$(far_direct_from_client)" -eq $((d0 + 1)) ] || fail "non-target traffic did not go direct"
+
+echo "100 MB file, every byte verified"
+out=$(in_c "$T" http "$IP_F" 8080 /bytes/104857600) || fail "100 MB fetch: $out"
+grep -q "^ok bytes=104857600 corrupt=0" <<<"$out" || fail "100 MB fetch: $out"
+note "$out"
+
+echo "UDP: 1000 datagrams of 1-1400 bytes, two flows to the same destination"
+u0=$(dante_udp)
+run_ok "$T" udp "$IP_F" 7001 1000
+run_ok "$T" udp "$IP_F" 7001 200
+[ "$(dante_udp)" -ge $((u0 + 2)) ] || fail "dante saw $(( $(dante_udp) - u0 )) UDP associations, wanted 2"
+
+echo "2000 sequential short connections, none direct"
+c0=$(dante_connects); d0=$(far_direct_from_client)
+run_ok "$T" tcpseq "$IP_F" 7000 2000
+[ "$(dante_connects)" -eq $((c0 + 2000)) ] || fail "dante saw $(( $(dante_connects) - c0 )) of 2000 CONNECTs"
+[ "$(far_direct_from_client)" -eq "$d0" ] || fail "$(( $(far_direct_from_client) - d0 )) connections leaked direct"
+
+echo "200 concurrent flows, then 0 flows open"
+run_ok "$T" tcpconc "$IP_F" 7000 200
+for _ in $(seq 1 100); do [ "$(engine_field tcp_flows)" = 0 ] && break; sleep 0.05; done
+[ "$(engine_field tcp_flows)" = 0 ] || fail "status shows $(engine_field tcp_flows) TCP flows after close"
+
+echo "a fresh target process is proxied from its first connection"
+d0=$(far_direct_from_client)
+for i in 1 2 3 4 5; do
+  cp "$TESTCLIENT" "$E2E_DIR/new$i"; mv "$E2E_DIR/new$i" "$E2E_DIR/droverclient"  # new inode, new PID each run
+  run_ok "$T" http "$IP_F" 8080 /
+done
+[ "$(far_direct_from_client)" -eq "$d0" ] || fail "a newly started target leaked"
+
+echo "status"
+engine_status | sed 's/^/    /' >&2
+[ "$(engine_field last_error)" = "" ] || fail "unexpected last_error: $(engine_field last_error)"
+
+echo "stop: within 500 ms, nothing left behind"
+t0=$(date +%s%N)
+stop_engine
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+note "stopped in $ms ms"
+[ "$ms" -lt 500 ] || fail "stop took $ms ms (drover stop included)"
+left=$(drover_leftovers)
+[ -z "$left" ] || fail "left behind after stop: $left"
+
+echo "SIGKILL, then a new run cleans up and works"
+start_engine "$E2E_DIR/drover.toml"
+wait_state Active 10
+in_c pkill -9 -x drover || true
+wait "$ENGINE_PID" 2>/dev/null || true
+[ -n "$(drover_leftovers)" ] || fail "expected stale rules after SIGKILL"
+start_engine "$E2E_DIR/drover.toml"
+wait_state Active 10
+c0=$(dante_connects)
+run_ok "$T" http "$IP_F" 8080 /
+[ "$(dante_connects)" -eq $((c0 + 1)) ] || fail "not proxied after restart"
+stop_engine
+left=$(drover_leftovers)
+[ -z "$left" ] || fail "left behind after stop: $left"
+echo "PASS"
