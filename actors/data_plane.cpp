@@ -9,7 +9,8 @@ data_plane::data_plane() : work_(asio::make_work_guard(io_)) {}
 data_plane::~data_plane() {
   work_.reset();
   if (thread_.joinable()) {
-    if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
+    if (thread_.get_id() == std::this_thread::get_id())
+      thread_.detach();
     else {
       io_.stop();
       thread_.join();

@@ -25,8 +25,8 @@ platform::verdict flow_classifier::classify(const uint8_t* data, size_t len) {
     c.direct++;
     return platform::verdict::direct;
   }
-  auto pid = owner_->impl->owner(*v, shared_->targets(),
-                                 [this](const std::string& exe) { return shared_->is_target(exe); });
+  auto pid =
+      owner_->impl->owner(*v, shared_->targets(), [this](const std::string& exe) { return shared_->is_target(exe); });
   if (!pid || *pid == 0) {
     c.direct++;
     return platform::verdict::direct;
@@ -61,8 +61,8 @@ struct reader_state {
 }  // namespace
 
 divert_reader_actor::behavior_type divert_reader(divert_reader_actor::pointer self,
-                                                 std::shared_ptr<engine_shared> shared,
-                                                 supervisor_actor parent, platform::divert_options opts) {
+                                                 std::shared_ptr<engine_shared> shared, supervisor_actor parent,
+                                                 platform::divert_options opts) {
   auto rt = std::make_shared<reader_thread>();
   auto opened = platform::open_divert(opts);
   if (!opened) {

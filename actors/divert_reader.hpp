@@ -23,7 +23,7 @@ class flow_classifier {
 /// Spawned detached: runs the capture loop on its own thread and tells the
 /// supervisor when the handle is lost.
 divert_reader_actor::behavior_type divert_reader(divert_reader_actor::pointer self,
-                                                 std::shared_ptr<engine_shared> shared,
-                                                 supervisor_actor parent, platform::divert_options opts);
+                                                 std::shared_ptr<engine_shared> shared, supervisor_actor parent,
+                                                 platform::divert_options opts);
 
 }  // namespace drover

@@ -45,7 +45,6 @@ std::string now_text() {
 
 void apply(self_ptr self, fsm::event e, const std::string& cause = {});
 
-
 template <class Handle>
 void stop_child(self_ptr self, Handle& h) {
   if (h) {
@@ -123,7 +122,8 @@ void run_action(self_ptr self, fsm::action a, const std::string& cause) {
   switch (a) {
     case fsm::action::scan_processes:
       st.shared->set_targets(scan_targets(*st.shared));
-      if (!st.scanner) st.scanner = self->spawn<caf::monitored>(procscan, st.shared, caf::actor_cast<supervisor_actor>(self));
+      if (!st.scanner)
+        st.scanner = self->spawn<caf::monitored>(procscan, st.shared, caf::actor_cast<supervisor_actor>(self));
       break;
     case fsm::action::health_check:
       break;  // runs once the divert is open, see open_divert
@@ -157,7 +157,8 @@ void run_action(self_ptr self, fsm::action a, const std::string& cause) {
     case fsm::action::wait_default_route:
       break;
     case fsm::action::publish: {
-      auto line = now_text() + " " + fsm::to_string(st.m.current) + (st.m.detail.empty() ? "" : " (" + st.m.detail + ")");
+      auto line =
+          now_text() + " " + fsm::to_string(st.m.current) + (st.m.detail.empty() ? "" : " (" + st.m.detail + ")");
       st.history.push_back(line);
       if (st.history.size() > 50) st.history.erase(st.history.begin());
       spdlog::info("engine: {}", line.substr(20));
@@ -185,7 +186,8 @@ status_snapshot snapshot(self_ptr self) {
   s.state = fsm::to_string(st.m.current);
   s.detail = st.m.detail;
   if (st.m.current == fsm::state::active)
-    s.uptime_s = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(fsm_clock::now() - st.active_since).count());
+    s.uptime_s = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(fsm_clock::now() - st.active_since).count());
   s.bytes_in = c.bytes_in;
   s.bytes_out = c.bytes_out;
   s.tcp_flows = c.tcp_flows;
@@ -212,8 +214,8 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
   // A child that dies with an error is an exception (E3: fail stop + dump).
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
-    std::string who = dm.source == st.relays.address()   ? "relay_host"
-                      : dm.source == st.reader.address() ? "divert_reader"
+    std::string who = dm.source == st.relays.address()    ? "relay_host"
+                      : dm.source == st.reader.address()  ? "divert_reader"
                       : dm.source == st.scanner.address() ? "procscan"
                                                           : "child";
     if (dm.source == st.relays.address()) st.relays = relay_host_actor{};
@@ -235,7 +237,8 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
       [self](upstream_failure& f) {
         spdlog::warn("upstream {}: {}", f.step, f.message);
         auto& st = self->state;
-        if (f.unreachable && st.m.current == fsm::state::active) return apply(self, fsm::event::proxy_unreachable, f.message);
+        if (f.unreachable && st.m.current == fsm::state::active)
+          return apply(self, fsm::event::proxy_unreachable, f.message);
         st.m.last_error = f.message;
       },
       [self](divert_lost& d) {

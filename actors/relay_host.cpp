@@ -104,7 +104,9 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
 
  private:
   struct key_hash {
-    size_t operator()(const std::pair<uint64_t, uint32_t>& k) const { return std::hash<uint64_t>()(k.first ^ (uint64_t{k.second} << 17)); }
+    size_t operator()(const std::pair<uint64_t, uint32_t>& k) const {
+      return std::hash<uint64_t>()(k.first ^ (uint64_t{k.second} << 17));
+    }
   };
   using key = std::pair<uint64_t, uint32_t>;
 
@@ -136,10 +138,9 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
       auto it = flows_.find(k);
       if (it == flows_.end()) {
         auto weak = std::weak_ptr<udp_listener>(shared_from_this());
-        auto session = std::make_shared<udp_session>(ctx_.dp, r->source, r->original_dst, ctx_.shared, raw_,
-                                                     [weak, k] {
-                                                       if (auto l = weak.lock()) l->flows_.erase(k);
-                                                     });
+        auto session = std::make_shared<udp_session>(ctx_.dp, r->source, r->original_dst, ctx_.shared, raw_, [weak, k] {
+          if (auto l = weak.lock()) l->flows_.erase(k);
+        });
         it = flows_.emplace(k, session).first;
         launch_udp_flow(*ctx_.sys, session, ctx_.parent);
       }

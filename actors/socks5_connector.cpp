@@ -79,7 +79,8 @@ struct opener : std::enable_shared_from_this<opener> {
   void write() {
     auto self = shared_from_this();
     asio::async_write(sock, asio::buffer(out), [self](asio::error_code e, size_t) {
-      if (e) return self->fail(socks5::to_string(self->hs.current_phase()), "proxy write failed: " + e.message(), false);
+      if (e)
+        return self->fail(socks5::to_string(self->hs.current_phase()), "proxy write failed: " + e.message(), false);
       self->read();
     });
   }
@@ -88,7 +89,7 @@ struct opener : std::enable_shared_from_this<opener> {
     auto self = shared_from_this();
     sock.async_read_some(asio::buffer(buf), [self](asio::error_code e, size_t n) {
       if (e) {
-        std::string why = self->timed_out ? "the proxy did not answer in time"
+        std::string why = self->timed_out         ? "the proxy did not answer in time"
                           : e == asio::error::eof ? "the proxy closed the connection"
                                                   : e.message();
         return self->fail(socks5::to_string(self->hs.current_phase()), why, false);

@@ -21,8 +21,8 @@ struct socks5_opened {
 };
 
 /// `sock` must be closed; it is opened, connected and handshaken.
-void async_socks5_open(asio::ip::tcp::socket& sock, const upstream_info& up, socks5::command cmd,
-                       endpoint target, std::function<void(socks5_opened)> done);
+void async_socks5_open(asio::ip::tcp::socket& sock, const upstream_info& up, socks5::command cmd, endpoint target,
+                       std::function<void(socks5_opened)> done);
 
 asio::ip::address to_asio_address(const endpoint& e);
 endpoint from_asio(const asio::ip::address& a, uint16_t port);

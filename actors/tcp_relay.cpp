@@ -94,8 +94,8 @@ void tcp_session::post_close() {
   asio::post(dp_->io(), [self] { self->close(); });
 }
 
-tcp_relay_actor::behavior_type tcp_relay(tcp_relay_actor::pointer self, std::weak_ptr<tcp_session> weak,
-                                         uint64_t id, std::string dst) {
+tcp_relay_actor::behavior_type tcp_relay(tcp_relay_actor::pointer self, std::weak_ptr<tcp_session> weak, uint64_t id,
+                                         std::string dst) {
   self->attach_functor([weak] {
     if (auto s = weak.lock()) s->post_close();
   });
@@ -110,8 +110,8 @@ tcp_relay_actor::behavior_type tcp_relay(tcp_relay_actor::pointer self, std::wea
 }
 
 void launch_tcp_flow(caf::actor_system& sys, const tcp_session_ptr& session, supervisor_actor parent) {
-  auto actor = sys.spawn(tcp_relay, std::weak_ptr<tcp_session>(session), session->id(),
-                         session->original_dst().to_string());
+  auto actor =
+      sys.spawn(tcp_relay, std::weak_ptr<tcp_session>(session), session->id(), session->original_dst().to_string());
   session->start([actor, parent](relay_closed rc, std::optional<upstream_failure> f) {
     if (f) caf::anon_send(parent, *f);
     caf::anon_send(actor, std::move(rc));

@@ -154,8 +154,8 @@ void udp_session::post_close() {
   asio::post(dp_->io(), [self] { self->close(); });
 }
 
-udp_relay_actor::behavior_type udp_relay(udp_relay_actor::pointer self, std::weak_ptr<udp_session> weak,
-                                         uint64_t id, std::string dst) {
+udp_relay_actor::behavior_type udp_relay(udp_relay_actor::pointer self, std::weak_ptr<udp_session> weak, uint64_t id,
+                                         std::string dst) {
   self->attach_functor([weak] {
     if (auto s = weak.lock()) s->post_close();
   });
@@ -170,8 +170,8 @@ udp_relay_actor::behavior_type udp_relay(udp_relay_actor::pointer self, std::wea
 }
 
 void launch_udp_flow(caf::actor_system& sys, const udp_session_ptr& session, supervisor_actor parent) {
-  auto actor = sys.spawn(udp_relay, std::weak_ptr<udp_session>(session), session->id(),
-                         session->original_dst().to_string());
+  auto actor =
+      sys.spawn(udp_relay, std::weak_ptr<udp_session>(session), session->id(), session->original_dst().to_string());
   session->start([actor, parent](relay_closed rc, std::optional<upstream_failure> f) {
     if (f) caf::anon_send(parent, *f);
     caf::anon_send(actor, std::move(rc));

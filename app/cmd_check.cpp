@@ -29,7 +29,8 @@ int cmd_check(const options& o) {
     j["auth"] = p.auth;
     j["total_ms"] = rep.total_millis;
     j["steps"] = nlohmann::json::array();
-    for (auto& s : rep.steps) j["steps"].push_back({{"name", s.name}, {"ok", s.ok}, {"ms", s.millis}, {"detail", s.detail}});
+    for (auto& s : rep.steps)
+      j["steps"].push_back({{"name", s.name}, {"ok", s.ok}, {"ms", s.millis}, {"detail", s.detail}});
     if (!rep.ok) j["failure"] = rep.failure;
     std::printf("%s\n", j.dump(2).c_str());
   } else {

@@ -20,7 +20,8 @@ namespace {
 std::optional<std::string> ask(const std::string& request, int& code) {
   auto r = platform::control_request(platform::control_socket_path(), request);
   if (!r) {
-    std::fprintf(stderr, "drover: %s\n", r.err().code == "no_instance" ? "no running instance" : r.err().message.c_str());
+    std::fprintf(stderr, "drover: %s\n",
+                 r.err().code == "no_instance" ? "no running instance" : r.err().message.c_str());
     code = r.err().code == "no_instance" ? exit_no_instance : exit_failure;
     return std::nullopt;
   }

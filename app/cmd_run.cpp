@@ -1,9 +1,9 @@
 // `drover run`: the engine in the foreground until stop, SIGINT or SIGTERM.
-#include <caf/all.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <filesystem>
@@ -92,8 +92,11 @@ int cmd_run(const options& o) {
       return R"({"ok":true})";
     }
     if (req == "dump") {
-      nlohmann::json d = {{"version", DROVER_VERSION}, {"status", status_of()}, {"config", shared->get_config().describe()},
-                          {"config_path", lc.path}, {"config_warnings", lc.warnings}};
+      nlohmann::json d = {{"version", DROVER_VERSION},
+                          {"status", status_of()},
+                          {"config", shared->get_config().describe()},
+                          {"config_path", lc.path},
+                          {"config_warnings", lc.warnings}};
       return d.dump();
     }
     return R"({"error":"unknown request"})";

@@ -27,8 +27,7 @@ struct invalid {
 
 diagnostic at(const toml::node& n, std::string key, std::string message) {
   auto b = n.source().begin;
-  return diagnostic{std::move(key), static_cast<int>(b.line), static_cast<int>(b.column),
-                    std::move(message)};
+  return diagnostic{std::move(key), static_cast<int>(b.line), static_cast<int>(b.column), std::move(message)};
 }
 
 struct reader {
@@ -45,8 +44,7 @@ struct reader {
   void unknown_keys(const toml::table& t, const std::string& prefix, std::set<std::string> known) {
     for (auto& kv : t) {
       std::string k(kv.first.str());
-      if (!known.count(k))
-        warnings.push_back(at(kv.second, prefix + k, "unknown key ignored"));
+      if (!known.count(k)) warnings.push_back(at(kv.second, prefix + k, "unknown key ignored"));
     }
   }
 
@@ -93,8 +91,8 @@ struct reader {
 void read_proxy(reader& r, config& c) {
   auto* t = r.section("proxy");
   if (!t) return;
-  r.unknown_keys(*t, "proxy.", {"host", "port", "auth", "login", "password",
-                                "udp_associate_timeout", "tcp_connect_timeout"});
+  r.unknown_keys(*t, "proxy.",
+                 {"host", "port", "auth", "login", "password", "udp_associate_timeout", "tcp_connect_timeout"});
   auto& p = c.proxy;
   r.get(t, "proxy", "host", p.host);
   if (p.host.empty()) throw invalid{at(*t->get("host"), "proxy.host", "must not be empty")};
@@ -109,8 +107,7 @@ void read_proxy(reader& r, config& c) {
   r.get(t, "proxy", "password", p.password);
   r.get(t, "proxy", "udp_associate_timeout", p.udp_associate_timeout);
   r.get(t, "proxy", "tcp_connect_timeout", p.tcp_connect_timeout);
-  if (p.auth && p.login.empty())
-    throw invalid{at(*t, "proxy.login", "required when proxy.auth = true")};
+  if (p.auth && p.login.empty()) throw invalid{at(*t, "proxy.login", "required when proxy.auth = true")};
   if (p.login.size() > 255 || p.password.size() > 255)
     throw invalid{at(*t, "proxy.login", "login and password are limited to 255 bytes")};
 }
@@ -134,14 +131,13 @@ void read_rest(reader& r, config& c) {
     r.get(t, "skip", "multicast", c.skip.multicast);
   }
   if (auto* t = r.section("ui")) {
-    r.unknown_keys(*t, "ui.", {"log_level", "log_max_mb", "log_backups", "tray_icon", "auto_start",
-                               "shown_tray_toast", "theme"});
+    r.unknown_keys(*t, "ui.",
+                   {"log_level", "log_max_mb", "log_backups", "tray_icon", "auto_start", "shown_tray_toast", "theme"});
     auto& u = c.ui;
     r.get(t, "ui", "log_level", u.log_level);
     static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
     if (!levels.count(u.log_level))
-      throw invalid{at(*t->get("log_level"), "ui.log_level",
-                       "must be one of trace, debug, info, warn, error, off")};
+      throw invalid{at(*t->get("log_level"), "ui.log_level", "must be one of trace, debug, info, warn, error, off")};
     r.get(t, "ui", "log_max_mb", u.log_max_mb);
     r.get(t, "ui", "log_backups", u.log_backups);
     r.get(t, "ui", "tray_icon", u.tray_icon);
@@ -157,9 +153,9 @@ void read_rest(reader& r, config& c) {
     r.get(t, "update", "forgejo_repo", c.update.forgejo_repo);
   }
   if (auto* t = r.section("engine")) {
-    r.unknown_keys(*t, "engine.", {"heartbeat_interval", "no_traffic_warn_after",
-                                   "reconnect_backoff_initial", "reconnect_backoff_max",
-                                   "reconnect_total_cap"});
+    r.unknown_keys(*t, "engine.",
+                   {"heartbeat_interval", "no_traffic_warn_after", "reconnect_backoff_initial", "reconnect_backoff_max",
+                    "reconnect_total_cap"});
     auto& e = c.engine;
     r.get(t, "engine", "heartbeat_interval", e.heartbeat_interval);
     r.get(t, "engine", "no_traffic_warn_after", e.no_traffic_warn_after);
@@ -176,7 +172,9 @@ void migrate(const toml::table& root, config& c) {
   if (auto* n = root.get("version")) {
     if (!n->is_integer()) throw invalid{at(*n, "version", "must be an integer")};
     auto v = n->as_integer()->get();
-    if (v < 1 || v > 1) throw invalid{at(*n, "version", "unsupported config version " + std::to_string(v) + " (this Drover reads version 1)")};
+    if (v < 1 || v > 1)
+      throw invalid{
+          at(*n, "version", "unsupported config version " + std::to_string(v) + " (this Drover reads version 1)")};
     c.version = static_cast<int>(v);
   }
 }
@@ -267,9 +265,9 @@ sanitized sanitize(const std::string& in) {
       } else if (s == st::comment) {
         out.text += '?';
       } else {
-        out.error = diagnostic{"", line, col,
-                               std::string("character U+") + (esc + 2) +
-                                   " is only allowed in comments and \"double-quoted\" strings"};
+        out.error = diagnostic{
+            "", line, col,
+            std::string("character U+") + (esc + 2) + " is only allowed in comments and \"double-quoted\" strings"};
         return out;
       }
     } else {
@@ -280,18 +278,24 @@ sanitized sanitize(const std::string& in) {
     escaped = false;
     switch (s) {
       case st::code:
-        if (cp == '#') s = st::comment;
-        else if (triple) s = cp == '"' ? st::ml_basic : st::ml_literal;
-        else if (cp == '"') s = st::basic;
-        else if (cp == '\'') s = st::literal;
+        if (cp == '#')
+          s = st::comment;
+        else if (triple)
+          s = cp == '"' ? st::ml_basic : st::ml_literal;
+        else if (cp == '"')
+          s = st::basic;
+        else if (cp == '\'')
+          s = st::literal;
         break;
       case st::comment:
         if (cp == '\n') s = st::code;
         break;
       case st::basic:
       case st::ml_basic:
-        if (cp == '\\' && !was_escaped) escaped = true;
-        else if (!was_escaped && s == st::basic && (cp == '"' || cp == '\n')) s = st::code;
+        if (cp == '\\' && !was_escaped)
+          escaped = true;
+        else if (!was_escaped && s == st::basic && (cp == '"' || cp == '\n'))
+          s = st::code;
         else if (!was_escaped && s == st::ml_basic && at("\"\"\"")) {
           out.text.append("\"\"");
           advance = 3;
@@ -340,8 +344,7 @@ load_result parse(const std::string& text, target_os os) {
                      [](const diagnostic& a, const diagnostic& b) { return a.line < b.line; });
   } catch (const toml::parse_error& e) {
     auto b = e.source().begin;
-    out.error = diagnostic{"", static_cast<int>(b.line), static_cast<int>(b.column),
-                           std::string(e.description())};
+    out.error = diagnostic{"", static_cast<int>(b.line), static_cast<int>(b.column), std::string(e.description())};
   } catch (const invalid& e) {
     out.error = e.d;
   }
@@ -388,9 +391,12 @@ std::string to_toml(const config& c) {
                             {"tcp_connect_timeout", dur(c.proxy.tcp_connect_timeout)}}},
       {"targets", toml::table{{"processes", procs}, {"include_vesktop", c.targets.include_vesktop}}},
       {"skip", toml::table{{"extra_skip_cidrs", cidrs}, {"multicast", c.skip.multicast}}},
-      {"ui", toml::table{{"log_level", c.ui.log_level}, {"log_max_mb", c.ui.log_max_mb},
-                         {"log_backups", c.ui.log_backups}, {"tray_icon", c.ui.tray_icon},
-                         {"auto_start", c.ui.auto_start}, {"shown_tray_toast", c.ui.shown_tray_toast},
+      {"ui", toml::table{{"log_level", c.ui.log_level},
+                         {"log_max_mb", c.ui.log_max_mb},
+                         {"log_backups", c.ui.log_backups},
+                         {"tray_icon", c.ui.tray_icon},
+                         {"auto_start", c.ui.auto_start},
+                         {"shown_tray_toast", c.ui.shown_tray_toast},
                          {"theme", c.ui.theme}}},
       {"engine", toml::table{{"heartbeat_interval", dur(c.engine.heartbeat_interval)},
                              {"no_traffic_warn_after", dur(c.engine.no_traffic_warn_after)},

@@ -19,19 +19,17 @@ const char* to_string(state s) {
 }
 
 const char* to_string(event e) {
-  static const char* names[] = {"start",       "checks_ok",       "checks_failed",
-                                "proxy_unreachable", "proxy_healthy", "backoff_tick",
-                                "driver_lost", "driver_reopened", "driver_gone",
-                                "exception",   "sleep",           "resume",
-                                "stop",        "retry"};
+  static const char* names[] = {"start",         "checks_ok",    "checks_failed", "proxy_unreachable",
+                                "proxy_healthy", "backoff_tick", "driver_lost",   "driver_reopened",
+                                "driver_gone",   "exception",    "sleep",         "resume",
+                                "stop",          "retry"};
   return names[static_cast<int>(e)];
 }
 
 const char* to_string(action a) {
-  static const char* names[] = {"scan_processes", "health_check",     "open_divert",
-                                "close_divert",   "close_flows",      "remove_rules",
-                                "schedule_backoff", "probe_upstream", "schedule_reopen",
-                                "write_crash_dump", "wait_default_route", "publish"};
+  static const char* names[] = {"scan_processes",  "health_check",     "open_divert",        "close_divert",
+                                "close_flows",     "remove_rules",     "schedule_backoff",   "probe_upstream",
+                                "schedule_reopen", "write_crash_dump", "wait_default_route", "publish"};
   return names[static_cast<int>(a)];
 }
 
@@ -90,9 +88,7 @@ outcome reconnect_failed(const machine& m, clock::time_point now, const std::str
   b.out.next.reconnect_since = since;
   b.out.next.attempt = m.attempt + 1;
   if (!cause.empty()) b.out.next.last_error = cause;
-  return b.go(state::reconnecting, attempt_detail(b.out.next.attempt))
-      .act({action::schedule_backoff})
-      .done();
+  return b.go(state::reconnecting, attempt_detail(b.out.next.attempt)).act({action::schedule_backoff}).done();
 }
 
 }  // namespace
@@ -108,9 +104,7 @@ outcome transition(const machine& m, event e, clock::time_point now, const std::
     b.out.next.paused = false;
     b.out.next.attempt = 0;
     b.out.next.reconnect_since.reset();
-    return b.go(state::idle, "stopped")
-        .act({action::close_flows, action::close_divert, action::remove_rules})
-        .done();
+    return b.go(state::idle, "stopped").act({action::close_flows, action::close_divert, action::remove_rules}).done();
   }
   if (e == event::exception && s != state::idle) {
     auto o = to_failed(m, "engine crashed: " + cause);
@@ -142,8 +136,7 @@ outcome transition(const machine& m, event e, clock::time_point now, const std::
       }
       if (e == event::driver_lost) {
         if (dl.on_loss(m.last_driver_loss, now) == recovery::action::fail_stop)
-          return to_failed(m, "driver lost twice within " + std::to_string(dl.window.count()) +
-                                  " s: " + cause);
+          return to_failed(m, "driver lost twice within " + std::to_string(dl.window.count()) + " s: " + cause);
         builder b(m);
         b.out.next.last_driver_loss = now;
         b.out.next.last_error = cause;

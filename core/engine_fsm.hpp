@@ -15,12 +15,12 @@ enum class state { idle, starting, active, reconnecting, failed };
 const char* to_string(state s);
 
 enum class event {
-  start,            ///< user/CLI/tray asks to run
-  checks_ok,        ///< scan + health check + divert open all succeeded
-  checks_failed,    ///< any of them failed (detail = cause)
+  start,          ///< user/CLI/tray asks to run
+  checks_ok,      ///< scan + health check + divert open all succeeded
+  checks_failed,  ///< any of them failed (detail = cause)
   proxy_unreachable,
   proxy_healthy,
-  backoff_tick,     ///< a backoff timer fired: probe again or give up
+  backoff_tick,  ///< a backoff timer fired: probe again or give up
   driver_lost,
   driver_reopened,
   driver_gone,
@@ -39,9 +39,9 @@ enum class action {
   close_divert,
   close_flows,
   remove_rules,
-  schedule_backoff,   ///< arm a timer for delay(attempt)
+  schedule_backoff,  ///< arm a timer for delay(attempt)
   probe_upstream,
-  schedule_reopen,    ///< reopen the driver after 2 s
+  schedule_reopen,  ///< reopen the driver after 2 s
   write_crash_dump,
   wait_default_route,
   publish,
@@ -52,9 +52,9 @@ using clock = std::chrono::steady_clock;
 
 struct machine {
   state current = state::idle;
-  bool paused = false;           ///< Reconnecting because of system sleep
-  unsigned attempt = 0;          ///< reconnect attempt number
-  std::string detail;            ///< shown next to the state
+  bool paused = false;   ///< Reconnecting because of system sleep
+  unsigned attempt = 0;  ///< reconnect attempt number
+  std::string detail;    ///< shown next to the state
   std::string last_error;
   std::optional<clock::time_point> reconnect_since;
   std::optional<clock::time_point> last_driver_loss;

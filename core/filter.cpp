@@ -27,8 +27,8 @@ std::string range_clause(const cidr& c) {
 }
 
 std::vector<cidr> always_skipped(const inputs& in, bool v6) {
-  std::vector<std::string> list = v6 ? std::vector<std::string>{"::1/128", "fe80::/10"}
-                                     : std::vector<std::string>{"127.0.0.0/8", "169.254.0.0/16"};
+  std::vector<std::string> list =
+      v6 ? std::vector<std::string>{"::1/128", "fe80::/10"} : std::vector<std::string>{"127.0.0.0/8", "169.254.0.0/16"};
   if (in.skip_multicast) list.push_back(v6 ? "ff00::/8" : "224.0.0.0/4");
   std::vector<cidr> out;
   for (auto& s : list) out.push_back(*parse_cidr(s));
@@ -72,8 +72,7 @@ result<std::string> windivert(const inputs& in) {
   int n = windivert_instructions(f);
   if (n > windivert_max_instructions)
     return make_error("filter", "filter needs " + std::to_string(n) + " instructions; WinDivert allows " +
-                                    std::to_string(windivert_max_instructions) +
-                                    " (too many skip.extra_skip_cidrs)");
+                                    std::to_string(windivert_max_instructions) + " (too many skip.extra_skip_cidrs)");
   return f;
 }
 
@@ -111,8 +110,8 @@ std::string linux_install(const inputs& in, const linux_params& p, family f) {
   // NFQUEUE's accept ends the mangle chain, so the verdict is saved here.
   os << "-A DROVER_NAT -m mark ! --mark 0 -j CONNMARK --save-mark\n";
   if (!v6)
-    os << "-A DROVER_NAT -p tcp -m mark --mark " << hex(mark::redirect_tcp) << " -j REDIRECT --to-ports "
-       << p.tcp_port << "\n";
+    os << "-A DROVER_NAT -p tcp -m mark --mark " << hex(mark::redirect_tcp) << " -j REDIRECT --to-ports " << p.tcp_port
+       << "\n";
   os << "-I OUTPUT 1 -j DROVER_NAT\nCOMMIT\n";
 
   os << "*filter\n:DROVER_FLT - [0:0]\n";
@@ -142,8 +141,7 @@ std::string linux_cleanup_script(const std::string& saved) {
   std::istringstream in(saved);
   std::string line, table, out, jumps, chains;
   auto flush_table = [&] {
-    if (!table.empty() && (!jumps.empty() || !chains.empty()))
-      out += "*" + table + "\n" + jumps + chains + "COMMIT\n";
+    if (!table.empty() && (!jumps.empty() || !chains.empty())) out += "*" + table + "\n" + jumps + chains + "COMMIT\n";
     jumps.clear();
     chains.clear();
   };
@@ -167,9 +165,9 @@ std::vector<std::vector<std::string>> linux_route_add(const linux_params& p, fam
   std::string fam = f == family::v6 ? "-6" : "-4";
   std::string table = std::to_string(p.route_table);
   std::string m = std::to_string(mark::redirect_udp);
-  return {{"ip", fam, "rule", "add", "fwmark", m, "lookup", table},
-          {"ip", fam, "route", "replace", "local", f == family::v6 ? "::/0" : "0.0.0.0/0", "dev", "lo",
-           "table", table}};
+  return {
+      {"ip", fam, "rule", "add", "fwmark", m, "lookup", table},
+      {"ip", fam, "route", "replace", "local", f == family::v6 ? "::/0" : "0.0.0.0/0", "dev", "lo", "table", table}};
 }
 
 std::vector<std::vector<std::string>> linux_route_del(const linux_params& p, family f) {

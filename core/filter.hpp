@@ -11,7 +11,7 @@
 namespace drover::filter {
 
 struct inputs {
-  uint32_t own_pid = 0;  ///< not expressible at the NETWORK layer; kept for the SOCKET layer
+  uint32_t own_pid = 0;            ///< not expressible at the NETWORK layer; kept for the SOCKET layer
   std::vector<endpoint> upstream;  ///< proxy address(es): never captured (self-loop layer 2)
   std::vector<cidr> extra_skip;
   bool skip_multicast = true;
@@ -19,11 +19,11 @@ struct inputs {
 
 /// Packet marks shared by the verdicts and the rules.
 namespace mark {
-constexpr uint32_t own = 0x7;           ///< SO_MARK of Drover's own sockets
+constexpr uint32_t own = 0x7;  ///< SO_MARK of Drover's own sockets
 constexpr uint32_t redirect_tcp = 0x10;
 constexpr uint32_t redirect_udp = 0x20;
 constexpr uint32_t refuse = 0x30;
-constexpr uint32_t direct = 0x40;       ///< decided "direct": saved so UDP is not re-queued
+constexpr uint32_t direct = 0x40;  ///< decided "direct": saved so UDP is not re-queued
 }  // namespace mark
 
 /// WinDivert allows at most 256 compiled filter instructions.
@@ -37,10 +37,10 @@ int windivert_instructions(const std::string& filter);
 
 struct linux_params {
   uint16_t queue_num = 0;
-  uint16_t tcp_port = 0;    ///< REDIRECT listener (127.0.0.1)
-  uint16_t udp_port = 0;    ///< TPROXY listener (127.0.0.1)
+  uint16_t tcp_port = 0;  ///< REDIRECT listener (127.0.0.1)
+  uint16_t udp_port = 0;  ///< TPROXY listener (127.0.0.1)
   uint32_t route_table = 120;
-  bool fail_open = false;   ///< --queue-bypass: engine gone => new flows go direct (a leak)
+  bool fail_open = false;  ///< --queue-bypass: engine gone => new flows go direct (a leak)
 };
 
 enum class family { v4, v6 };

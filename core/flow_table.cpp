@@ -13,8 +13,7 @@ status flow_table::put(flow_key k, flow_entry e) {
     return ok();
   }
   if (map_.size() >= capacity_)
-    return make_error("flow_table_full", "flow table full (" + std::to_string(capacity_) +
-                                             " flows); new flow refused");
+    return make_error("flow_table_full", "flow table full (" + std::to_string(capacity_) + " flows); new flow refused");
   map_.emplace(k, std::move(e));
   return ok();
 }

@@ -16,15 +16,11 @@ enum class flow_proto : uint8_t { tcp = 6, udp = 17 };
 struct flow_key {
   flow_proto proto;
   uint16_t client_port;
-  bool operator==(const flow_key& o) const {
-    return proto == o.proto && client_port == o.client_port;
-  }
+  bool operator==(const flow_key& o) const { return proto == o.proto && client_port == o.client_port; }
 };
 
 struct flow_key_hash {
-  size_t operator()(const flow_key& k) const {
-    return static_cast<size_t>(k.proto) << 16 | k.client_port;
-  }
+  size_t operator()(const flow_key& k) const { return static_cast<size_t>(k.proto) << 16 | k.client_port; }
 };
 
 using flow_clock = std::chrono::steady_clock;

@@ -134,8 +134,8 @@ uint16_t checksum_adjust(uint16_t checksum, uint16_t old_word, uint16_t new_word
   return static_cast<uint16_t>(~fold(s));
 }
 
-status rewrite_v4(uint8_t* data, size_t len, const ipv4_addr& src, uint16_t src_port,
-                  const ipv4_addr& dst, uint16_t dst_port) {
+status rewrite_v4(uint8_t* data, size_t len, const ipv4_addr& src, uint16_t src_port, const ipv4_addr& dst,
+                  uint16_t dst_port) {
   auto pv = parse(data, len);
   if (!pv) return pv.err();
   const view& v = *pv;
@@ -177,9 +177,8 @@ status reflect_v4(uint8_t* data, size_t len, uint16_t new_dst_port) {
   return rewrite_v4(data, len, d, v.src_port, s, new_dst_port);
 }
 
-std::vector<uint8_t> make_udp_v4(const ipv4_addr& src, uint16_t src_port, const ipv4_addr& dst,
-                                 uint16_t dst_port, const uint8_t* payload, size_t payload_len,
-                                 uint16_t ip_id) {
+std::vector<uint8_t> make_udp_v4(const ipv4_addr& src, uint16_t src_port, const ipv4_addr& dst, uint16_t dst_port,
+                                 const uint8_t* payload, size_t payload_len, uint16_t ip_id) {
   size_t total = 28 + payload_len;
   if (total > 0xffff) return {};
   std::vector<uint8_t> p(total, 0);

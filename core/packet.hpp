@@ -24,7 +24,7 @@ struct view {
   size_t ip_header_len = 0;
   size_t total_len = 0;  ///< bytes covered by the IP header's length field
   size_t l4_offset = 0;
-  size_t l4_len = 0;       ///< transport header + payload
+  size_t l4_len = 0;  ///< transport header + payload
   size_t payload_offset = 0;
   size_t payload_len = 0;
   std::array<uint8_t, 16> src{};  ///< v4 uses the first 4 bytes
@@ -53,17 +53,16 @@ status recompute_checksums(uint8_t* data, size_t len);
 uint16_t checksum_adjust(uint16_t checksum, uint16_t old_word, uint16_t new_word);
 
 /// Rewrites IPv4 addresses/ports in place with incremental checksum updates.
-status rewrite_v4(uint8_t* data, size_t len, const ipv4_addr& src, uint16_t src_port,
-                  const ipv4_addr& dst, uint16_t dst_port);
+status rewrite_v4(uint8_t* data, size_t len, const ipv4_addr& src, uint16_t src_port, const ipv4_addr& dst,
+                  uint16_t dst_port);
 
 /// Swaps source and destination addresses (WinDivert reflect technique) and
 /// sets the destination port; checksums stay valid (swap is sum-neutral).
 status reflect_v4(uint8_t* data, size_t len, uint16_t new_dst_port);
 
 /// Fabricates an IPv4+UDP packet with valid checksums (UDP replies to apps).
-std::vector<uint8_t> make_udp_v4(const ipv4_addr& src, uint16_t src_port, const ipv4_addr& dst,
-                                 uint16_t dst_port, const uint8_t* payload, size_t payload_len,
-                                 uint16_t ip_id = 0);
+std::vector<uint8_t> make_udp_v4(const ipv4_addr& src, uint16_t src_port, const ipv4_addr& dst, uint16_t dst_port,
+                                 const uint8_t* payload, size_t payload_len, uint16_t ip_id = 0);
 
 /// Dotted-quad / bracketed textual form of an address in a view.
 std::string addr_to_string(const view& v, bool source);

@@ -36,8 +36,6 @@ class result {
 struct ok_t {};
 using status = result<ok_t>;
 inline status ok() { return ok_t{}; }
-inline error make_error(std::string code, std::string message) {
-  return error{std::move(code), std::move(message)};
-}
+inline error make_error(std::string code, std::string message) { return error{std::move(code), std::move(message)}; }
 
 }  // namespace drover

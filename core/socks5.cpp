@@ -139,8 +139,7 @@ step handshake::feed(const uint8_t* data, size_t len) {
 step handshake::on_method() {
   if (buf_.size() < 2) return {};
   if (buf_[0] != 0x05)
-    return fail("greeting", "the server is not a SOCKS5 proxy (version byte " +
-                                std::to_string(buf_[0]) + ")");
+    return fail("greeting", "the server is not a SOCKS5 proxy (version byte " + std::to_string(buf_[0]) + ")");
   uint8_t method = buf_[1];
   buf_.erase(buf_.begin(), buf_.begin() + 2);
   if (method == 0xff)
@@ -159,8 +158,7 @@ step handshake::on_method() {
     phase_ = phase::request;
     s.send = request_bytes();
   } else {
-    return fail("greeting", "the proxy chose a method we did not offer (" +
-                                std::to_string(method) + ")");
+    return fail("greeting", "the proxy chose a method we did not offer (" + std::to_string(method) + ")");
   }
   if (!buf_.empty()) {
     // The proxy cannot legally send more before our next message.
@@ -172,8 +170,7 @@ step handshake::on_method() {
 step handshake::on_auth() {
   if (buf_.size() < 2) return {};
   if (buf_[0] != 0x01) return fail("auth", "malformed authentication reply");
-  if (buf_[1] != 0x00)
-    return fail("auth", "authentication failed: the proxy rejected the username or password");
+  if (buf_[1] != 0x00) return fail("auth", "authentication failed: the proxy rejected the username or password");
   buf_.erase(buf_.begin(), buf_.begin() + 2);
   phase_ = phase::request;
   step s;
@@ -195,8 +192,7 @@ step handshake::on_reply() {
   if (!used) return fail("request", used.err().message);
   if (*used == 0) return {};
   bool unspecified = b.is_ip();
-  for (size_t i = 0; i < (b.k == endpoint::kind::v4 ? 4u : 16u) && unspecified; ++i)
-    unspecified = b.ip[i] == 0;
+  for (size_t i = 0; i < (b.k == endpoint::kind::v4 ? 4u : 16u) && unspecified; ++i) unspecified = b.ip[i] == 0;
   if (unspecified) {
     // RFC 1928 allows 0.0.0.0 meaning "the address you reached me at".
     uint16_t port = b.port;

@@ -30,7 +30,7 @@ struct step {
   std::vector<uint8_t> send;  ///< bytes to write to the proxy next (may be empty)
   bool done = false;          ///< handshake finished successfully
   bool failed = false;
-  error failure;              ///< set when failed; code names the phase
+  error failure;  ///< set when failed; code names the phase
 };
 
 /// Drives greeting → (auth) → request → reply.

@@ -28,9 +28,9 @@ struct status_snapshot {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_snapshot& x) {
-  return f(caf::meta::type_name("status_snapshot"), x.state, x.detail, x.uptime_s, x.bytes_in, x.bytes_out,
-           x.tcp_flows, x.udp_flows, x.target_pids, x.reconnect_attempt, x.last_error, x.flows_redirected,
-           x.flows_direct, x.flows_refused);
+  return f(caf::meta::type_name("status_snapshot"), x.state, x.detail, x.uptime_s, x.bytes_in, x.bytes_out, x.tcp_flows,
+           x.udp_flows, x.target_pids, x.reconnect_attempt, x.last_error, x.flows_redirected, x.flows_direct,
+           x.flows_refused);
 }
 
 /// The set of target PIDs changed (procscan -> supervisor).
@@ -112,12 +112,12 @@ CAF_END_TYPE_ID_BLOCK(drover)
 namespace drover {
 
 /// The engine's root: state machine, E3 rules, children.
-using supervisor_actor = caf::typed_actor<
-    caf::reacts_to<start_atom>, caf::replies_to<stop_atom>::with<bool>, caf::reacts_to<retry_atom>,
-    caf::replies_to<status_atom>::with<status_snapshot>, caf::reacts_to<target_pids>,
-    caf::reacts_to<upstream_failure>, caf::reacts_to<divert_lost>, caf::reacts_to<probe_result>,
-    caf::reacts_to<tick_atom>, caf::reacts_to<reopen_atom>, caf::reacts_to<sleep_atom>,
-    caf::reacts_to<resume_atom>>;
+using supervisor_actor =
+    caf::typed_actor<caf::reacts_to<start_atom>, caf::replies_to<stop_atom>::with<bool>, caf::reacts_to<retry_atom>,
+                     caf::replies_to<status_atom>::with<status_snapshot>, caf::reacts_to<target_pids>,
+                     caf::reacts_to<upstream_failure>, caf::reacts_to<divert_lost>, caf::reacts_to<probe_result>,
+                     caf::reacts_to<tick_atom>, caf::reacts_to<reopen_atom>, caf::reacts_to<sleep_atom>,
+                     caf::reacts_to<resume_atom>>;
 
 /// Periodic process scan (2 s) publishing target PIDs.
 using procscan_actor = caf::typed_actor<caf::reacts_to<scan_atom>>;

@@ -32,7 +32,6 @@ class control_server {
 };
 
 /// Sends one request; error code "no_instance" when nothing listens.
-result<std::string> control_request(const std::string& path, const std::string& request,
-                                    int timeout_ms = 2000);
+result<std::string> control_request(const std::string& path, const std::string& request, int timeout_ms = 2000);
 
 }  // namespace drover::platform

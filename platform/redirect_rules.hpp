@@ -16,8 +16,7 @@ class redirect_rules {
 };
 
 /// Removes any stale rules (a crashed run), then installs fresh ones.
-result<std::unique_ptr<redirect_rules>> install_rules(const filter::inputs& in,
-                                                      const filter::linux_params& p);
+result<std::unique_ptr<redirect_rules>> install_rules(const filter::inputs& in, const filter::linux_params& p);
 /// Removes Drover's rules and routes; safe when none exist.
 void remove_stale_rules(const filter::linux_params& p);
 

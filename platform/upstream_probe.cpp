@@ -13,9 +13,7 @@ namespace {
 using clock = std::chrono::steady_clock;
 using asio::ip::tcp;
 
-double ms_since(clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(clock::now() - t).count();
-}
+double ms_since(clock::time_point t) { return std::chrono::duration<double, std::milli>(clock::now() - t).count(); }
 
 endpoint to_endpoint(const asio::ip::address& a, uint16_t port) {
   if (a.is_v4()) return endpoint::v4(a.to_v4().to_bytes(), port);
@@ -106,8 +104,8 @@ probe_report probe_upstream(const config::proxy_section& proxy, std::chrono::mil
   rep.steps.push_back({"tcp connect", true, ms_since(t), rep.proxy.to_string()});
 
   socks5::credentials creds{proxy.login, proxy.password};
-  socks5::handshake hs(socks5::command::udp_associate, endpoint::v4({0, 0, 0, 0}, 0),
-                       proxy.auth ? &creds : nullptr, rep.proxy);
+  socks5::handshake hs(socks5::command::udp_associate, endpoint::v4({0, 0, 0, 0}, 0), proxy.auth ? &creds : nullptr,
+                       rep.proxy);
   std::vector<uint8_t> out = hs.start();
   t = clock::now();
   bool greeted = false;
@@ -133,12 +131,15 @@ probe_report probe_upstream(const config::proxy_section& proxy, std::chrono::mil
     }
     auto s = hs.feed(buf, n);
     if (s.failed) {
-      std::string name = s.failure.code == "request" ? "udp associate" : s.failure.code == "auth" ? "authentication" : "greeting";
+      std::string name = s.failure.code == "request" ? "udp associate"
+                         : s.failure.code == "auth"  ? "authentication"
+                                                     : "greeting";
       return finish({name, false, ms_since(t), s.failure.message}, s.failure.message);
     }
     if (!greeted && hs.current_phase() != socks5::phase::greeting && hs.current_phase() != socks5::phase::auth) {
       greeted = true;
-      rep.steps.push_back({"greeting", true, ms_since(t), proxy.auth ? "username/password accepted" : "no authentication"});
+      rep.steps.push_back(
+          {"greeting", true, ms_since(t), proxy.auth ? "username/password accepted" : "no authentication"});
       t = clock::now();
     }
     if (s.done) {

@@ -140,8 +140,10 @@ class linux_flow_owner final : public flow_owner {
     uint8_t proto = v.proto == packet::l4_proto::tcp ? IPPROTO_TCP : IPPROTO_UDP;
     uint32_t inode = 0;
     std::vector<int> families;
-    if (v.version == packet::ip_version::v4) families = {AF_INET, AF_INET6};
-    else families = {AF_INET6};
+    if (v.version == packet::ip_version::v4)
+      families = {AF_INET, AF_INET6};
+    else
+      families = {AF_INET6};
     for (int fam : families) {
       // TCP: exact 4-tuple lookup (works in SYN_SENT). UDP: a dump, since an
       // unconnected socket has no peer to look up by.

@@ -120,8 +120,8 @@ result<std::unique_ptr<redirect_rules>> install_rules(const filter::inputs& in, 
   for (auto f : {fam{filter::family::v4, "iptables-restore"}, fam{filter::family::v6, "ip6tables-restore"}}) {
     auto r = run({f.tool, "-w", "--noflush"}, filter::linux_install(in, p, f.f));
     if (r.exit_code != 0)
-      return make_error("rules", std::string(f.tool) + " failed: " + r.output +
-                                     " (is iptables installed, and are we root?)");
+      return make_error("rules",
+                        std::string(f.tool) + " failed: " + r.output + " (is iptables installed, and are we root?)");
   }
   for (auto& c : filter::linux_route_add(p, filter::family::v4)) {
     auto r = run(c);

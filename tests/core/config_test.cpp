@@ -105,20 +105,22 @@ TEST(config, unknown_keys_warned_password_never_in_messages) {
 
 TEST(config, non_ascii_text_is_safe) {
   // "# прокси" after a BOM, a Cyrillic login and a multi-line password.
-  auto r = parse("\xEF\xBB\xBF# \xD0\xBF\xD1\x80\xD0\xBE\n[proxy]\nlogin = \"\xD0\xB3\xC3\xA9\"\npassword = \"\"\"\xD0\xB3\n\xD0\xB3\"\"\"\n",
-                 target_os::linux_os);
+  auto r = parse(
+      "\xEF\xBB\xBF# \xD0\xBF\xD1\x80\xD0\xBE\n[proxy]\nlogin = \"\xD0\xB3\xC3\xA9\"\npassword = "
+      "\"\"\"\xD0\xB3\n\xD0\xB3\"\"\"\n",
+      target_os::linux_os);
   ASSERT_FALSE(r.error) << r.error->to_string("t");
   EXPECT_EQ(r.cfg.proxy.login, "\xD0\xB3\xC3\xA9");
   EXPECT_EQ(r.cfg.proxy.password, "\xD0\xB3\n\xD0\xB3");
   // Inputs found by fuzz_config that reached undefined behaviour in toml++:
   // each is refused with a position, never parsed.
   const char* crashes[] = {
-      "\xEF\xBB\xBCSvi",                                   // U+FEFC outside quotes
-      "port = 10\"5\xEF\xBB\xB7\"\n",                      // a quote inside a bare token
-      "\"\"\"ekk\\\\\n/\xEF\xBB\xBF\\\n\xEF\xBB\xB6= o",   // line-ending backslash
-      "v = \"\"\"\"\n\\\xEF\xB4\xBF\"\"\"\n",              // escaped U+FD3F
-      "v= 1='\xEF\xBB\xBB O",                              // literal after a token
-      "[proxy]\nhost = \xD0\xB3\n",                        // Cyrillic value without quotes
+      "\xEF\xBB\xBCSvi",                                  // U+FEFC outside quotes
+      "port = 10\"5\xEF\xBB\xB7\"\n",                     // a quote inside a bare token
+      "\"\"\"ekk\\\\\n/\xEF\xBB\xBF\\\n\xEF\xBB\xB6= o",  // line-ending backslash
+      "v = \"\"\"\"\n\\\xEF\xB4\xBF\"\"\"\n",             // escaped U+FD3F
+      "v= 1='\xEF\xBB\xBB O",                             // literal after a token
+      "[proxy]\nhost = \xD0\xB3\n",                       // Cyrillic value without quotes
   };
   for (const char* c : crashes) {
     auto bad = parse(c, target_os::linux_os);

@@ -10,9 +10,7 @@ using namespace std::chrono_literals;
 namespace {
 const clock::time_point t0 = clock::time_point{} + 1000h;
 
-bool has(const outcome& o, action a) {
-  return std::find(o.actions.begin(), o.actions.end(), a) != o.actions.end();
-}
+bool has(const outcome& o, action a) { return std::find(o.actions.begin(), o.actions.end(), a) != o.actions.end(); }
 
 machine in(state s, bool paused = false) {
   machine m;

@@ -10,12 +10,11 @@ TEST(recovery, e3_table) {
     failure_class c;
     action a;
   };
-  for (auto r : {row{failure_class::driver_lost, action::retry_once},
-                 row{failure_class::driver_gone, action::fail_stop},
-                 row{failure_class::proxy_unreachable, action::exp_backoff},
-                 row{failure_class::exception, action::fail_stop},
-                 row{failure_class::sleep, action::pause}, row{failure_class::resume, action::resume},
-                 row{failure_class::fatal, action::fail_stop}})
+  for (auto r :
+       {row{failure_class::driver_lost, action::retry_once}, row{failure_class::driver_gone, action::fail_stop},
+        row{failure_class::proxy_unreachable, action::exp_backoff}, row{failure_class::exception, action::fail_stop},
+        row{failure_class::sleep, action::pause}, row{failure_class::resume, action::resume},
+        row{failure_class::fatal, action::fail_stop}})
     EXPECT_EQ(classify(r.c), r.a) << to_string(r.c);
 }
 

@@ -61,6 +61,18 @@ for i in 1 2 3 4 5; do
 done
 [ "$(far_direct_from_client)" -eq "$d0" ] || fail "a newly started target leaked"
 
+echo "IPv6 of a target is refused fast (never direct); non-targets' IPv6 goes direct"
+wait_port in_c "$IP6_F" 8086
+v0=$(far_v6_peers)
+t0=$(date +%s%N)
+if in_c "$E2E_DIR/drovercurl" -sS --max-time 5 "http://[$IP6_F]:8086/" >/dev/null 2>&1; then fail "target IPv6 connection succeeded"; fi
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+note "target IPv6 refused in $ms ms"
+[ "$ms" -lt 1000 ] || fail "target IPv6 took $ms ms to fail (not refused fast)"
+[ "$(far_v6_peers)" -eq "$v0" ] || fail "target IPv6 reached the far server"
+in_c "$E2E_DIR/plaincurl" -sS --max-time 5 "http://[$IP6_F]:8086/" >/dev/null || fail "non-target IPv6 failed"
+[ "$(far_v6_peers)" -eq $((v0 + 1)) ] || fail "non-target IPv6 did not go direct"
+
 echo "status"
 engine_status | sed 's/^/    /' >&2
 [ "$(engine_field last_error)" = "" ] || fail "unexpected last_error: $(engine_field last_error)"

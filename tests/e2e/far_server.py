@@ -79,6 +79,10 @@ class ThreadingHTTP(http.server.ThreadingHTTPServer):
     request_queue_size = 1024
 
 
+class ThreadingHTTP6(ThreadingHTTP):
+    address_family = socket.AF_INET6
+
+
 def udp_echo(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
@@ -95,9 +99,15 @@ def main():
     ap.add_argument("--http", type=int, default=8080)
     ap.add_argument("--echo", type=int, default=7000)
     ap.add_argument("--udp", type=int, default=7001)
+    ap.add_argument("--http6", type=int, default=8086)
     a = ap.parse_args()
     log_file = open(a.log, "a")
     servers = [ThreadingHTTP(("0.0.0.0", a.http), Http), ThreadingTCP(("0.0.0.0", a.echo), Echo)]
+    if socket.has_ipv6:
+        try:
+            servers.append(ThreadingHTTP6(("::", a.http6), Http))
+        except OSError:
+            pass  # no IPv6 in this namespace
     for srv in servers:
         threading.Thread(target=srv.serve_forever, daemon=True).start()
     threading.Thread(target=udp_echo, args=(a.udp,), daemon=True).start()

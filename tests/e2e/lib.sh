@@ -14,6 +14,8 @@ NS_B=drv-b-$E2E_ID
 IP_C=198.18.0.1
 IP_P=198.18.0.2
 IP_F=198.18.0.3
+IP6_C=fd77::1
+IP6_F=fd77::3
 E2E_DIR=$(mktemp -d /tmp/drover-e2e.XXXXXX)
 chmod 755 "$E2E_DIR"
 E2E_PIDS=()
@@ -55,6 +57,7 @@ e2e_setup() {
     ip link set "drv$E2E_ID-$i" netns "$NS_B"
     ip -n "$NS_B" link set "drv$E2E_ID-$i" master br0 up
     ip -n "$ns" addr add "$ip/24" dev eth0
+    ip -n "$ns" addr add "fd77::$i/64" dev eth0 nodad
     ip -n "$ns" link set eth0 up
     ip -n "$ns" link set lo up
     # A default route, as on a real host (the engine's refusal paths need one).
@@ -142,6 +145,7 @@ dante_udp() { grep -c 'udp/udpassociate \[:' "$E2E_DIR/danted.log" 2>/dev/null |
 # Connections the far server saw directly from the client host (a leak if
 # the client was a target).
 far_direct_from_client() { grep -c "^tcp $IP_C " "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
+far_v6_peers() { grep -c "^tcp fd77:" "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
 far_from_proxy() { grep -c "^tcp $IP_P " "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
 
 write_config() {  # write_config FILE [extra toml lines]
@@ -164,6 +168,7 @@ install_clients() {
   cp "$TESTCLIENT" "$E2E_DIR/droverclient"
   cp "$TESTCLIENT" "$E2E_DIR/plainclient"
   cp "$(command -v curl)" "$E2E_DIR/drovercurl"
+  cp "$(command -v curl)" "$E2E_DIR/plaincurl"
 }
 
 start_engine() {  # start_engine CONFIG

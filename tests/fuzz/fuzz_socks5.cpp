@@ -9,7 +9,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   socks5::credentials c{"user", "pass"};
   auto cmd = data[0] & 1 ? socks5::command::connect : socks5::command::udp_associate;
-  socks5::handshake h(cmd, endpoint::v4({1, 2, 3, 4}, 80), data[0] & 2 ? &c : nullptr, endpoint::v4({9, 9, 9, 9}, 1080));
+  socks5::handshake h(cmd, endpoint::v4({1, 2, 3, 4}, 80), data[0] & 2 ? &c : nullptr,
+                      endpoint::v4({9, 9, 9, 9}, 1080));
   h.start();
   size_t split = size > 2 ? data[1] % size : size;
   auto s1 = h.feed(data, split);

@@ -108,7 +108,8 @@ int udp(const char* ip, int port, int count, int flows) {
     ::close(fd);
   }
   bool ok = lost == 0 && corrupt == 0;
-  std::printf("%s sent=%d received=%d lost=%d corrupt=%d\n", ok ? "ok" : "fail", count * flows, received, lost, corrupt);
+  std::printf("%s sent=%d received=%d lost=%d corrupt=%d\n", ok ? "ok" : "fail", count * flows, received, lost,
+              corrupt);
   return ok ? 0 : 1;
 }
 
@@ -175,7 +176,9 @@ int tcpconc(const char* ip, int port, int n) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s http IP PORT PATH | udp IP PORT COUNT [FLOWS] | tcpseq IP PORT N | tcpconc IP PORT N\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s http IP PORT PATH | udp IP PORT COUNT [FLOWS] | tcpseq IP PORT N | tcpconc IP PORT N\n",
+                 argv[0]);
     return 2;
   }
   std::string mode = argv[1];
