@@ -86,6 +86,23 @@ note "stopped in $ms ms"
 left=$(drover_leftovers)
 [ -z "$left" ] || fail "left behind after stop: $left"
 
+echo "control socket: directory 0700, socket 0600"
+start_engine "$E2E_DIR/drover.toml"
+wait_state Active 10
+[ "$(stat -c %a "$E2E_DIR/run/drover")" = 700 ] || fail "control dir mode $(stat -c %a "$E2E_DIR/run/drover")"
+[ "$(stat -c %a "$E2E_DIR/run/drover/control.sock")" = 600 ] || fail "control socket mode"
+[ -n "$(drover_leftovers)" ] || fail "no rules while running?"
+
+echo "SIGTERM stops cleanly within 500 ms"
+t0=$(date +%s%N)
+in_c pkill -TERM -x drover
+wait "$ENGINE_PID" 2>/dev/null || true
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+note "stopped in $ms ms"
+[ "$ms" -lt 500 ] || fail "SIGTERM stop took $ms ms"
+left=$(drover_leftovers)
+[ -z "$left" ] || fail "left behind after SIGTERM: $left"
+
 echo "SIGKILL, then a new run cleans up and works"
 start_engine "$E2E_DIR/drover.toml"
 wait_state Active 10

@@ -66,12 +66,14 @@ e2e_setup() {
   in_c ip -o addr show eth0 | grep -c "$IP_C" >/dev/null || fail "namespace network did not come up"
 }
 
-# Background process tracked for cleanup: bg LOGFILE CMD...
+# Background process tracked for cleanup: bg LOGFILE CMD...; its pid is
+# left in BG_PID (not echoed: a $(...) subshell would own the child, and
+# `wait` on it would return at once).
 bg() {
   local log=$1; shift
   "$@" >"$log" 2>&1 &
-  E2E_PIDS+=($!)
-  echo $!
+  BG_PID=$!
+  E2E_PIDS+=("$BG_PID")
 }
 
 wait_port() {  # wait_port NS_FUNC IP PORT [proto]
@@ -85,7 +87,7 @@ wait_port() {  # wait_port NS_FUNC IP PORT [proto]
 }
 
 start_far() {
-  bg "$E2E_DIR/far.log" in_f python3 "$HERE/far_server.py" --log "$E2E_DIR/far-peers.log" >/dev/null
+  bg "$E2E_DIR/far.log" in_f python3 "$HERE/far_server.py" --log "$E2E_DIR/far-peers.log"
   wait_port in_f "$IP_F" 8080
   wait_port in_f "$IP_F" 7000
   wait_port in_f "$IP_F" 7001 udp
@@ -120,11 +122,12 @@ CONF
     cp /etc/passwd "$E2E_DIR/passwd"; cp /etc/shadow "$E2E_DIR/shadow"
     echo "drovertest:x:4242:4242::/nonexistent:/usr/sbin/nologin" >>"$E2E_DIR/passwd"
     echo "drovertest:$(openssl passwd -6 'c0rrect-h0rse'):19000:0:99999:7:::" >>"$E2E_DIR/shadow"
-    DANTE_PID=$(bg "$E2E_DIR/danted.out" in_p unshare -m --propagation private sh -c \
-      "mount --bind $E2E_DIR/passwd /etc/passwd && mount --bind $E2E_DIR/shadow /etc/shadow && exec danted -f $conf")
+    bg "$E2E_DIR/danted.out" in_p unshare -m --propagation private sh -c \
+      "mount --bind $E2E_DIR/passwd /etc/passwd && mount --bind $E2E_DIR/shadow /etc/shadow && exec danted -f $conf"
   else
-    DANTE_PID=$(bg "$E2E_DIR/danted.out" in_p danted -f "$conf")
+    bg "$E2E_DIR/danted.out" in_p danted -f "$conf"
   fi
+  DANTE_PID=$BG_PID
   wait_port in_p "$IP_P" 1080
 }
 
@@ -135,7 +138,7 @@ stop_dante() {
 }
 
 start_microsocks() {
-  bg "$E2E_DIR/microsocks.log" in_p microsocks -i "$IP_P" -p 1080 >/dev/null
+  bg "$E2E_DIR/microsocks.log" in_p microsocks -i "$IP_P" -p 1080
   wait_port in_p "$IP_P" 1080
 }
 
@@ -174,7 +177,8 @@ install_clients() {
 start_engine() {  # start_engine CONFIG
   export XDG_RUNTIME_DIR=$E2E_DIR/run XDG_STATE_HOME=$E2E_DIR/state
   mkdir -p "$XDG_RUNTIME_DIR"
-  ENGINE_PID=$(bg "$E2E_DIR/engine.log" in_c env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" XDG_STATE_HOME="$XDG_STATE_HOME" "$DROVER" run --config "$1")
+  bg "$E2E_DIR/engine.log" in_c env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" XDG_STATE_HOME="$XDG_STATE_HOME" "$DROVER" run --config "$1"
+  ENGINE_PID=$BG_PID
 }
 
 engine_status() { in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" status --json; }
@@ -201,4 +205,6 @@ drover_leftovers() {
   { in_c iptables-save; in_c ip6tables-save; } 2>/dev/null | grep -i drover || true
   in_c ip rule show | grep -E 'fwmark 0x20|lookup 120' || true
   in_c ip route show table 120 2>/dev/null || true
+  # A bound NFQUEUE shows up here while its program holds it.
+  in_c cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null || true
 }
