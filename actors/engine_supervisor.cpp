@@ -3,45 +3,24 @@
 #include <spdlog/spdlog.h>
 
 #include <ctime>
-#include <fstream>
 #include <sstream>
-
-#include "actors/divert_reader.hpp"
-#include "actors/procscan.hpp"
-#include "actors/relay_host.hpp"
-#include "core/recovery.hpp"
-#include "platform/process_table.hpp"
-#include "platform/redirect_rules.hpp"
-#include "platform/upstream_probe.hpp"
 
 namespace drover {
 namespace {
 
-using fsm_clock = fsm::clock;
+using self_ptr = supervisor_pointer;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
 
-struct state {
-  std::shared_ptr<engine_shared> shared;
-  supervisor_options opts;
-  fsm::machine m;
-  recovery::backoff backoff;
-  std::unique_ptr<platform::redirect_rules> rules;
-  filter::linux_params params;
-  relay_host_actor relays;
-  divert_reader_actor reader;
-  procscan_actor scanner;
-  fsm_clock::time_point active_since{};
-  uint64_t generation = 0;  ///< bumps on every (re)start: stale replies are dropped
-  std::vector<std::string> history;
-};
-
-using self_ptr = supervisor_actor::stateful_pointer<state>;
-
-std::string now_text() {
+std::string wall_time() {
   std::time_t t = std::time(nullptr);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
   return buf;
 }
+
+fsm::clock::time_point now(self_ptr self) { return self->clock().now(); }
+supervisor_actor me(self_ptr self) { return caf::actor_cast<supervisor_actor>(self); }
 
 void apply(self_ptr self, fsm::event e, const std::string& cause = {});
 
@@ -54,21 +33,38 @@ void stop_child(self_ptr self, Handle& h) {
   }
 }
 
-void spawn_probe(self_ptr self) {
-  auto cfg = self->state.shared->get_config();
-  auto me = caf::actor_cast<supervisor_actor>(self);
-  auto gen = self->state.generation;
-  self->system().spawn<caf::detached>([cfg, me, gen](caf::event_based_actor* a) {
-    auto rep = platform::probe_upstream(cfg.proxy);
-    caf::anon_send(me, probe_result{rep.ok, rep.failure, gen});
-    a->quit();
-  });
+template <class Handle>
+Handle watched(self_ptr self, Handle h) {
+  if (h) self->monitor(h);
+  return h;
 }
 
+void apply_engine_settings(self_ptr self, const config::config& cfg) {
+  auto& b = self->state.backoff;
+  b.initial = std::max(seconds(1), std::chrono::duration_cast<seconds>(cfg.engine.reconnect_backoff_initial));
+  b.cap = std::max(b.initial, std::chrono::duration_cast<seconds>(cfg.engine.reconnect_backoff_max));
+  b.total = std::chrono::duration_cast<seconds>(cfg.engine.reconnect_total_cap);
+}
+
+status install(self_ptr self) {
+  auto& st = self->state;
+  // Old rules go first: their destructor removes Drover's chains, new ones too.
+  st.rules.reset();
+  auto rules = st.env->install_rules(st.inputs, st.params);
+  if (!rules) return rules.err();
+  st.rules = std::move(*rules);
+  platform::divert_options d;
+  d.queue_num = st.params.queue_num;
+  st.reader = watched(self, st.env->spawn_reader(self->system(), st.shared, me(self), d));
+  return ok();
+}
+
+// Starting: relays and listeners, rules and capture (targets refused until
+// Active), then the health probe.
 void open_divert(self_ptr self) {
   auto& st = self->state;
   auto cfg = st.shared->get_config();
-  auto addrs = platform::resolve_host(cfg.proxy.host, cfg.proxy.port);
+  auto addrs = st.env->resolve(cfg.proxy.host, cfg.proxy.port);
   if (!addrs) return apply(self, fsm::event::checks_failed, addrs.err().message);
   auto up = std::make_shared<upstream_info>();
   up->proxy = addrs->front();
@@ -78,42 +74,54 @@ void open_divert(self_ptr self) {
   up->connect_timeout = cfg.proxy.tcp_connect_timeout;
   up->udp_timeout = cfg.proxy.udp_associate_timeout;
   st.shared->set_upstream(up);
-  auto me = caf::actor_cast<supervisor_actor>(self);
-  st.relays = self->spawn<caf::monitored>(relay_host, st.shared, me);
+  st.inputs = filter::inputs{};
+  st.inputs.upstream = *addrs;
+  st.inputs.extra_skip = cfg.skip.extra_skip_cidrs;
+  st.inputs.skip_multicast = cfg.skip.multicast;
+  st.relays = watched(self, st.env->spawn_relays(self->system(), st.shared, me(self)));
   auto gen = st.generation;
   self->request(st.relays, caf::infinite, ports_atom_v)
       .then(
-          [self, gen, addrs = *addrs, cfg, me](uint16_t tcp_port, uint16_t udp_port) {
+          [self, gen, cfg](uint16_t tcp_port, uint16_t udp_port) {
             auto& st = self->state;
             if (gen != st.generation || st.m.current != fsm::state::starting) return;
             st.params.tcp_port = tcp_port;
             st.params.udp_port = udp_port;
-            filter::inputs in;
-            in.own_pid = platform::own_pid();
-            in.upstream = addrs;
-            in.extra_skip = cfg.skip.extra_skip_cidrs;
-            in.skip_multicast = cfg.skip.multicast;
-            auto rules = platform::install_rules(in, st.params);
-            if (!rules) return apply(self, fsm::event::checks_failed, rules.err().message);
-            st.rules = std::move(*rules);
-            platform::divert_options d;
-            d.queue_num = st.params.queue_num;
-            st.reader = self->spawn<caf::detached + caf::monitored>(divert_reader, st.shared, me, d);
-            spawn_probe(self);
+            if (auto r = install(self); !r) return apply(self, fsm::event::checks_failed, r.err().message);
+            st.env->probe(self->system(), cfg.proxy, me(self), gen);
           },
-          [self](caf::error& err) { apply(self, fsm::event::checks_failed, self->system().render(err)); });
+          [self, gen](caf::error& err) {
+            if (gen == self->state.generation) apply(self, fsm::event::checks_failed, self->system().render(err));
+          });
+}
+
+// Resuming: wait for a default route (at most 5 s), then the Starting path.
+void open_when_routed(self_ptr self) {
+  auto& st = self->state;
+  if (st.route_deadline && !st.env->has_default_route() && now(self) < *st.route_deadline) {
+    self->delayed_send(self, milliseconds(250), resume_atom_v);
+    return;
+  }
+  st.route_deadline.reset();
+  open_divert(self);
+}
+
+void publish(self_ptr self) {
+  auto& st = self->state;
+  auto line = wall_time() + " " + fsm::to_string(st.m.current) + (st.m.detail.empty() ? "" : " (" + st.m.detail + ")");
+  st.history.push_back(line);
+  if (st.history.size() > 50) st.history.erase(st.history.begin());
+  spdlog::info("engine: {}{}", line.substr(20), st.m.last_error.empty() ? "" : " — " + st.m.last_error);
+  if (st.opts.on_change) st.opts.on_change(make_snapshot(self));
 }
 
 void write_crash_dump(self_ptr self, const std::string& cause) {
   auto& st = self->state;
-  std::time_t t = std::time(nullptr);
-  char name[64];
-  std::strftime(name, sizeof name, "crash-%Y%m%d-%H%M%S.txt", std::localtime(&t));
-  std::string path = st.opts.crash_dir + "/" + name;
-  std::ofstream f(path);
-  f << "Drover crash dump\ntime: " << now_text() << "\nversion: " << st.opts.version
-    << "\nstate: " << fsm::to_string(st.m.current) << "\ncause: " << cause << "\nstate history:\n";
-  for (auto& h : st.history) f << "  " << h << "\n";
+  std::ostringstream os;
+  os << "Drover crash dump\ntime: " << wall_time() << "\nversion: " << st.opts.version
+     << "\nstate: " << fsm::to_string(st.m.current) << "\ncause: " << cause << "\nstate history:\n";
+  for (auto& h : st.history) os << "  " << h << "\n";
+  auto path = st.env->write_crash_dump(st.opts.crash_dir, os.str());
   spdlog::error("engine crashed: {} (dump: {})", cause, path);
 }
 
@@ -121,15 +129,14 @@ void run_action(self_ptr self, fsm::action a, const std::string& cause) {
   auto& st = self->state;
   switch (a) {
     case fsm::action::scan_processes:
-      st.shared->set_targets(scan_targets(*st.shared));
-      if (!st.scanner)
-        st.scanner = self->spawn<caf::monitored>(procscan, st.shared, caf::actor_cast<supervisor_actor>(self));
+      st.shared->set_targets(st.env->scan_targets(*st.shared));
+      if (!st.scanner) st.scanner = watched(self, st.env->spawn_scanner(self->system(), st.shared, me(self)));
       break;
     case fsm::action::health_check:
-      break;  // runs once the divert is open, see open_divert
+      break;  // runs once the capture is open, see open_divert
     case fsm::action::open_divert:
       ++st.generation;
-      open_divert(self);
+      open_when_routed(self);
       break;
     case fsm::action::close_flows:
       stop_child(self, st.relays);
@@ -137,6 +144,7 @@ void run_action(self_ptr self, fsm::action a, const std::string& cause) {
     case fsm::action::close_divert:
       st.shared->active = false;
       stop_child(self, st.reader);
+      stop_child(self, st.monitor);
       break;
     case fsm::action::remove_rules:
       st.rules.reset();
@@ -146,48 +154,121 @@ void run_action(self_ptr self, fsm::action a, const std::string& cause) {
       self->delayed_send(self, st.backoff.delay(st.m.attempt), tick_atom_v);
       break;
     case fsm::action::probe_upstream:
-      spawn_probe(self);
+      st.env->probe(self->system(), st.shared->get_config().proxy, me(self), st.generation);
       break;
     case fsm::action::schedule_reopen:
-      self->delayed_send(self, std::chrono::seconds(2), reopen_atom_v);
+      self->delayed_send(self, seconds(2), reopen_atom_v);
       break;
     case fsm::action::write_crash_dump:
       write_crash_dump(self, cause);
       break;
     case fsm::action::wait_default_route:
+      st.route_deadline = now(self) + seconds(5);
       break;
-    case fsm::action::publish: {
-      auto line =
-          now_text() + " " + fsm::to_string(st.m.current) + (st.m.detail.empty() ? "" : " (" + st.m.detail + ")");
-      st.history.push_back(line);
-      if (st.history.size() > 50) st.history.erase(st.history.begin());
-      spdlog::info("engine: {}", line.substr(20));
+    case fsm::action::publish:
+      publish(self);
       break;
-    }
   }
 }
 
 void apply(self_ptr self, fsm::event e, const std::string& cause) {
   auto& st = self->state;
-  auto out = fsm::transition(st.m, e, fsm_clock::now(), cause, st.backoff);
+  auto out = fsm::transition(st.m, e, now(self), cause, st.backoff);
   bool was_active = st.m.current == fsm::state::active;
   st.m = out.next;
   bool active = st.m.current == fsm::state::active;
-  if (active && !was_active) st.active_since = fsm_clock::now();
+  if (active && !was_active) {
+    st.active_since = st.last_rx_change = now(self);
+    // Watch the proxy while Active: its loss is noticed at once.
+    st.monitor = watched(self, st.env->spawn_monitor(self->system(), st.shared->get_config().proxy, me(self)));
+  }
+  if (!active && was_active) stop_child(self, st.monitor);
   // Targets are redirected only while Active; otherwise refused.
   st.shared->active.store(active, std::memory_order_release);
   for (auto a : out.actions) run_action(self, a, cause);
 }
 
-status_snapshot snapshot(self_ptr self) {
+void set_detail(self_ptr self, std::string detail) {
+  auto& st = self->state;
+  if (st.m.detail == detail) return;
+  st.m.detail = std::move(detail);
+  publish(self);
+}
+
+// Every heartbeat: capture rules still in place? Any traffic lately?
+void heartbeat(self_ptr self) {
+  auto& st = self->state;
+  auto cfg = st.shared->get_config();
+  self->delayed_send(self, cfg.engine.heartbeat_interval, heartbeat_atom_v);
+  if (st.m.current != fsm::state::active) return;
+  if (st.rules && st.m.detail != "reopening driver" && !st.rules->intact())
+    return apply(self, fsm::event::driver_lost, "the netfilter rules were removed under the engine");
+  uint64_t rx = st.shared->counters.bytes_in;
+  if (rx != st.last_rx) {
+    st.last_rx = rx;
+    st.last_rx_change = now(self);
+    if (st.m.detail == "no traffic") set_detail(self, "");
+  } else if (st.m.detail.empty() && !st.shared->targets().empty() &&
+             now(self) - st.last_rx_change >= cfg.engine.no_traffic_warn_after) {
+    set_detail(self, "no traffic");
+  }
+}
+
+void reopen_driver(self_ptr self) {
+  auto& st = self->state;
+  if (st.m.current != fsm::state::active) return;
+  stop_child(self, st.reader);
+  st.rules.reset();
+  if (auto r = install(self); !r) return apply(self, fsm::event::driver_gone, r.err().message);
+  apply(self, fsm::event::driver_reopened);
+}
+
+bool needs_restart(const config::config& a, const config::config& b) {
+  auto cidrs = [](const config::config& c) {
+    std::string s;
+    for (auto& x : c.skip.extra_skip_cidrs) s += x.to_string() + ",";
+    return s;
+  };
+  return a.proxy.host != b.proxy.host || a.proxy.port != b.proxy.port || a.proxy.auth != b.proxy.auth ||
+         a.proxy.login != b.proxy.login || a.proxy.password != b.proxy.password || cidrs(a) != cidrs(b) ||
+         a.skip.multicast != b.skip.multicast;
+}
+
+void reload_config(self_ptr self) {
+  auto& st = self->state;
+  if (!st.opts.reload) return;
+  auto r = st.opts.reload();
+  if (!r.cfg) {
+    st.config_error = "config error, keeping the running config: " + r.error;
+    spdlog::warn("{}", st.config_error);
+    st.m.last_error = st.config_error;
+    return publish(self);
+  }
+  if (!st.config_error.empty() && st.m.last_error == st.config_error) st.m.last_error.clear();
+  st.config_error.clear();
+  auto old = st.shared->get_config();
+  st.shared->set_config(*r.cfg);
+  apply_engine_settings(self, *r.cfg);
+  if (needs_restart(old, *r.cfg) && st.m.current != fsm::state::idle) {
+    spdlog::info("config: [proxy] or [skip] changed, restarting the engine");
+    apply(self, fsm::event::stop, "config changed");
+    apply(self, fsm::event::start);
+  } else {
+    spdlog::info("config: reloaded");
+    publish(self);
+  }
+}
+
+}  // namespace
+
+status_snapshot make_snapshot(supervisor_pointer self) {
   auto& st = self->state;
   auto& c = st.shared->counters;
   status_snapshot s;
   s.state = fsm::to_string(st.m.current);
   s.detail = st.m.detail;
   if (st.m.current == fsm::state::active)
-    s.uptime_s = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(fsm_clock::now() - st.active_since).count());
+    s.uptime_s = static_cast<uint64_t>(std::chrono::duration_cast<seconds>(now(self) - st.active_since).count());
   s.bytes_in = c.bytes_in;
   s.bytes_out = c.bytes_out;
   s.tcp_flows = c.tcp_flows;
@@ -201,30 +282,44 @@ status_snapshot snapshot(self_ptr self) {
   return s;
 }
 
-supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr<engine_shared> shared,
-                                                  supervisor_options opts) {
-  self->state.shared = std::move(shared);
-  self->state.opts = std::move(opts);
-  self->state.params.queue_num = self->state.opts.queue_num;
-  auto cfg = self->state.shared->get_config();
-  self->state.backoff.initial = std::chrono::duration_cast<std::chrono::seconds>(cfg.engine.reconnect_backoff_initial);
-  self->state.backoff.cap = std::chrono::duration_cast<std::chrono::seconds>(cfg.engine.reconnect_backoff_max);
-  self->state.backoff.total = std::chrono::duration_cast<std::chrono::seconds>(cfg.engine.reconnect_total_cap);
-  if (self->state.backoff.initial.count() < 1) self->state.backoff.initial = std::chrono::seconds(1);
+supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr<engine_env> env,
+                                                  std::shared_ptr<engine_shared> shared, supervisor_options opts) {
+  auto& st = self->state;
+  st.env = std::move(env);
+  st.shared = std::move(shared);
+  st.opts = std::move(opts);
+  st.params.queue_num = st.opts.queue_num;
+  apply_engine_settings(self, st.shared->get_config());
   // A child that dies with an error is an exception (E3: fail stop + dump).
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
-    std::string who = dm.source == st.relays.address()    ? "relay_host"
-                      : dm.source == st.reader.address()  ? "divert_reader"
-                      : dm.source == st.scanner.address() ? "procscan"
-                                                          : "child";
-    if (dm.source == st.relays.address()) st.relays = relay_host_actor{};
-    if (dm.source == st.reader.address()) st.reader = divert_reader_actor{};
-    if (dm.source == st.scanner.address()) st.scanner = procscan_actor{};
+    std::string who = "child";
+    auto forget = [&](auto& h, const char* name) {
+      if (h && dm.source == h.address()) {
+        who = name;
+        h = std::decay_t<decltype(h)>{};
+      }
+    };
+    forget(st.relays, "relay_host");
+    forget(st.reader, "divert_reader");
+    forget(st.scanner, "procscan");
+    forget(st.monitor, "upstream_monitor");
     if (dm.reason && dm.reason != caf::exit_reason::user_shutdown && dm.reason != caf::exit_reason::normal)
       apply(self, fsm::event::exception, who + ": " + self->system().render(dm.reason));
   });
+  self->set_exception_handler([self](std::exception_ptr& ep) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    apply(self, fsm::event::exception, "engine_supervisor: " + what);
+    return caf::none;  // the supervisor stays, in Failed, to report it
+  });
   self->attach_functor([self] { self->state.rules.reset(); });
+  self->delayed_send(self, st.shared->get_config().engine.heartbeat_interval, heartbeat_atom_v);
   return {
       [self](start_atom) { apply(self, fsm::event::start); },
       [self](retry_atom) { apply(self, fsm::event::retry); },
@@ -232,14 +327,14 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
         apply(self, fsm::event::stop);
         return true;
       },
-      [self](status_atom) { return snapshot(self); },
-      [self](target_pids&) {},
+      [self](status_atom) { return make_snapshot(self); },
+      [](target_pids&) {},
       [self](upstream_failure& f) {
         spdlog::warn("upstream {}: {}", f.step, f.message);
         auto& st = self->state;
         if (f.unreachable && st.m.current == fsm::state::active)
           return apply(self, fsm::event::proxy_unreachable, f.message);
-        st.m.last_error = f.message;
+        if (st.m.current == fsm::state::active) st.m.last_error = f.message;
       },
       [self](divert_lost& d) {
         self->state.reader = divert_reader_actor{};
@@ -248,34 +343,27 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
       [self](probe_result& r) {
         auto& st = self->state;
         if (r.generation != st.generation) return;  // a probe of an earlier start
-        if (st.m.current == fsm::state::starting) {
+        if (st.m.current == fsm::state::starting)
           return apply(self, r.ok ? fsm::event::checks_ok : fsm::event::checks_failed,
                        r.ok ? std::string() : "health check failed: " + r.failure);
-        }
         if (st.m.current == fsm::state::reconnecting)
           apply(self, r.ok ? fsm::event::proxy_healthy : fsm::event::proxy_unreachable, r.failure);
       },
       [self](tick_atom) { apply(self, fsm::event::backoff_tick); },
-      [self](reopen_atom) {
-        auto& st = self->state;
-        if (st.m.current != fsm::state::active) return;
-        stop_child(self, st.reader);
-        platform::divert_options d;
-        d.queue_num = st.params.queue_num;
-        st.reader = self->spawn<caf::detached + caf::monitored>(divert_reader, st.shared,
-                                                                caf::actor_cast<supervisor_actor>(self), d);
-        apply(self, fsm::event::driver_reopened);
-      },
+      [self](reopen_atom) { reopen_driver(self); },
       [self](sleep_atom) { apply(self, fsm::event::sleep); },
-      [self](resume_atom) { apply(self, fsm::event::resume); },
+      [self](resume_atom) {
+        if (self->state.route_deadline && self->state.m.current == fsm::state::starting) return open_when_routed(self);
+        apply(self, fsm::event::resume);
+      },
+      [self](heartbeat_atom) { heartbeat(self); },
+      [self](config_changed&) { reload_config(self); },
   };
 }
 
-}  // namespace
-
-supervisor_actor spawn_engine_supervisor(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
-                                         supervisor_options opts) {
-  return sys.spawn<caf::detached>(engine_supervisor, std::move(shared), std::move(opts));
+supervisor_actor spawn_engine_supervisor(caf::actor_system& sys, std::shared_ptr<engine_env> env,
+                                         std::shared_ptr<engine_shared> shared, supervisor_options opts) {
+  return sys.spawn<caf::detached>(engine_supervisor, std::move(env), std::move(shared), std::move(opts));
 }
 
 }  // namespace drover

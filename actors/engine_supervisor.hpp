@@ -1,22 +1,69 @@
 #pragma once
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
+#include "actors/engine_env.hpp"
 #include "actors/engine_shared.hpp"
 #include "core/engine_fsm.hpp"
 #include "messages/messages.hpp"
 
 namespace drover {
 
+/// A re-read of the config file: the new config, or the error that keeps
+/// the running one.
+struct config_reload {
+  std::optional<config::config> cfg;
+  std::string error;
+};
+
 struct supervisor_options {
   uint16_t queue_num = 0;
   std::string version;
   std::string crash_dir;  ///< where crash dumps go
+  /// Re-reads the config file (hot reload); empty: no reload.
+  std::function<config_reload()> reload;
+  /// Called on every published state change (control channel watchers).
+  std::function<void(const status_snapshot&)> on_change;
 };
 
-/// Spawns the engine's root actor (detached: it installs rules and resolves
-/// names, which block): it carries out the actions of core/engine_fsm and
-/// owns the rules and the children (relay_host, divert_reader, procscan).
-supervisor_actor spawn_engine_supervisor(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
-                                         supervisor_options opts);
+/// The supervisor's state: the machine of core/engine_fsm plus what it owns.
+struct supervisor_state {
+  std::shared_ptr<engine_env> env;
+  std::shared_ptr<engine_shared> shared;
+  supervisor_options opts;
+  fsm::machine m;
+  recovery::backoff backoff;
+  std::unique_ptr<platform::redirect_rules> rules;
+  filter::inputs inputs;
+  filter::linux_params params;
+  relay_host_actor relays;
+  divert_reader_actor reader;
+  procscan_actor scanner;
+  upstream_monitor_actor monitor;
+  fsm::clock::time_point active_since{};
+  fsm::clock::time_point last_rx_change{};
+  uint64_t last_rx = 0;
+  uint64_t generation = 0;                               ///< bumps on every (re)start: stale replies are dropped
+  std::optional<fsm::clock::time_point> route_deadline;  ///< resuming: waiting for a default route
+  std::string config_error;
+  std::vector<std::string> history;
+  static inline const char* name = "engine_supervisor";
+};
+
+using supervisor_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
+
+/// The engine's root: carries out the actions of core/engine_fsm, owns the
+/// rules and the children, applies the E3 rules, heartbeat and hot reload.
+supervisor_actor::behavior_type engine_supervisor(supervisor_pointer self, std::shared_ptr<engine_env> env,
+                                                  std::shared_ptr<engine_shared> shared, supervisor_options opts);
+
+/// Spawns it detached (it installs rules and resolves names, which block).
+supervisor_actor spawn_engine_supervisor(caf::actor_system& sys, std::shared_ptr<engine_env> env,
+                                         std::shared_ptr<engine_shared> shared, supervisor_options opts);
+
+/// The status as the supervisor sees it now.
+status_snapshot make_snapshot(supervisor_pointer self);
 
 }  // namespace drover

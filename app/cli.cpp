@@ -9,7 +9,7 @@ const char* usage() {
   return "usage:\n"
          "  drover run    [--config PATH] [--no-tray]   run the engine\n"
          "  drover check  [--config PATH] [--json]      probe the configured SOCKS5 upstream\n"
-         "  drover status [--json]                      state of the running engine\n"
+         "  drover status [--json] [--watch]            state of the running engine (--watch: every change)\n"
          "  drover dump   [--out PATH]                  save a diagnostics dump\n"
          "  drover stop                                 stop the running engine\n"
          "  drover version\n"
@@ -29,7 +29,7 @@ parse_outcome parse_args(int argc, const char* const* argv) {
   std::set<std::string> allowed;
   if (o.verb == "run") allowed = {"--config", "--no-tray"};
   if (o.verb == "check") allowed = {"--config", "--json"};
-  if (o.verb == "status") allowed = {"--json"};
+  if (o.verb == "status") allowed = {"--json", "--watch"};
   if (o.verb == "dump") allowed = {"--out"};
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i];
@@ -55,6 +55,8 @@ parse_outcome parse_args(int argc, const char* const* argv) {
       o.out_path = value;
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--watch") {
+      o.watch = true;
     } else if (a == "--no-tray") {
       o.no_tray = true;
     }

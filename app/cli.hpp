@@ -15,6 +15,7 @@ struct options {
   bool config_given = false;
   bool json = false;
   bool no_tray = false;
+  bool watch = false;
   std::string out_path;
 };
 

@@ -41,6 +41,19 @@ std::optional<nlohmann::json> parse(const std::string& text) {
 
 int cmd_status(const options& o) {
   int code = exit_ok;
+  if (o.watch) {
+    // One JSON line per state change, until the instance stops.
+    auto st = platform::control_watch(platform::control_socket_path(), [](const std::string& line) {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+      return true;
+    });
+    if (!st) {
+      std::fprintf(stderr, "drover: no running instance\n");
+      return exit_no_instance;
+    }
+    return exit_ok;
+  }
   auto r = ask("status", code);
   if (!r) return code;
   auto j = parse(*r);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 
+#include "actors/config_watch.hpp"
 #include "actors/engine_shared.hpp"
 #include "actors/engine_supervisor.hpp"
 #include "app/commands.hpp"
@@ -15,6 +16,7 @@
 #include "app/status_json.hpp"
 #include "platform/control_socket.hpp"
 #include "platform/paths.hpp"
+#include "platform/power.hpp"
 #include "platform/process_table.hpp"
 #include "platform/signals.hpp"
 
@@ -68,13 +70,30 @@ int cmd_run(const options& o) {
   caf::actor_system_config cfg;
   cfg.add_message_types<caf::id_block::drover>();
   caf::actor_system sys{cfg};
+  platform::control_server control;
   supervisor_options so;
   so.version = DROVER_VERSION;
   so.crash_dir = platform::log_dir();
-  auto sup = spawn_engine_supervisor(sys, shared, so);
+  std::string path = lc.path;
+  so.reload = [path] {
+    auto r = load_config_file(path);
+    if (r.error) return config_reload{std::nullopt, *r.error};
+    if (r.missing) return config_reload{std::nullopt, "config file " + path + " is gone"};
+    for (auto& w : r.warnings) spdlog::warn("config: {}", w);
+    return config_reload{r.cfg, ""};
+  };
+  so.on_change = [&control](const status_snapshot& s) { control.publish(to_json(s).dump()); };
+  auto sup = spawn_engine_supervisor(sys, make_real_env(), shared, so);
+  auto watcher = sys.spawn(config_watch, lc.path, sup);
+  auto power = platform::watch_power([sup](bool sleeping) {
+    if (sleeping)
+      caf::anon_send(sup, sleep_atom_v);
+    else
+      caf::anon_send(sup, resume_atom_v);
+  });
+  if (!power) spdlog::info("sleep/resume not watched: {}", power.err().message);
 
   std::atomic<bool> stop_requested{false};
-  platform::control_server control;
   auto status_of = [&]() -> nlohmann::json {
     caf::scoped_actor s{sys};
     nlohmann::json j = {{"state", "Unknown"}};
@@ -89,6 +108,14 @@ int cmd_run(const options& o) {
     if (req == "status") return status_of().dump();
     if (req == "stop") {
       stop_requested = true;
+      return R"({"ok":true})";
+    }
+    // The same path the power watcher takes; lets tests inject the events.
+    if (req == "sleep" || req == "resume") {
+      if (req == "sleep")
+        caf::anon_send(sup, sleep_atom_v);
+      else
+        caf::anon_send(sup, resume_atom_v);
       return R"({"ok":true})";
     }
     if (req == "dump") {
@@ -115,6 +142,7 @@ int cmd_run(const options& o) {
     caf::scoped_actor s{sys};
     s->request(sup, std::chrono::seconds(3), stop_atom_v).receive([](bool) {}, [](caf::error&) {});
   }
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
   control.stop();
   spdlog::info("stopped");

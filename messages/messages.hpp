@@ -87,6 +87,16 @@ typename Inspector::result_type inspect(Inspector& f, relay_closed& x) {
   return f(caf::meta::type_name("relay_closed"), x.bytes_in, x.bytes_out, x.error);
 }
 
+/// The config file changed (config_watch -> supervisor). `error` set: the
+/// edit is broken ("file:line:col: ...") and the running config stays.
+struct config_changed {
+  std::string error;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, config_changed& x) {
+  return f(caf::meta::type_name("config_changed"), x.error);
+}
+
 }  // namespace drover
 
 CAF_BEGIN_TYPE_ID_BLOCK(drover, caf::first_custom_type_id)
@@ -96,6 +106,7 @@ CAF_ADD_TYPE_ID(drover, (drover::upstream_failure))
 CAF_ADD_TYPE_ID(drover, (drover::divert_lost))
 CAF_ADD_TYPE_ID(drover, (drover::probe_result))
 CAF_ADD_TYPE_ID(drover, (drover::relay_closed))
+CAF_ADD_TYPE_ID(drover, (drover::config_changed))
 CAF_ADD_ATOM(drover, drover, start_atom, "start")
 CAF_ADD_ATOM(drover, drover, stop_atom, "stop")
 CAF_ADD_ATOM(drover, drover, retry_atom, "retry")
@@ -107,6 +118,8 @@ CAF_ADD_ATOM(drover, drover, sleep_atom, "sleep")
 CAF_ADD_ATOM(drover, drover, resume_atom, "resume")
 CAF_ADD_ATOM(drover, drover, close_atom, "close")
 CAF_ADD_ATOM(drover, drover, ports_atom, "ports")
+CAF_ADD_ATOM(drover, drover, heartbeat_atom, "heartbeat")
+CAF_ADD_ATOM(drover, drover, watch_atom, "watch")
 CAF_END_TYPE_ID_BLOCK(drover)
 
 namespace drover {
@@ -117,7 +130,13 @@ using supervisor_actor =
                      caf::replies_to<status_atom>::with<status_snapshot>, caf::reacts_to<target_pids>,
                      caf::reacts_to<upstream_failure>, caf::reacts_to<divert_lost>, caf::reacts_to<probe_result>,
                      caf::reacts_to<tick_atom>, caf::reacts_to<reopen_atom>, caf::reacts_to<sleep_atom>,
-                     caf::reacts_to<resume_atom>>;
+                     caf::reacts_to<resume_atom>, caf::reacts_to<heartbeat_atom>, caf::reacts_to<config_changed>>;
+
+/// Holds one idle UDP association open; its loss triggers a probe.
+using upstream_monitor_actor = caf::typed_actor<caf::reacts_to<close_atom>>;
+
+/// Polls the config file and reports changes.
+using config_watch_actor = caf::typed_actor<caf::reacts_to<watch_atom>>;
 
 /// Periodic process scan (2 s) publishing target PIDs.
 using procscan_actor = caf::typed_actor<caf::reacts_to<scan_atom>>;

@@ -3,8 +3,10 @@
 /// one request line in, one response line (JSON) out.
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -21,6 +23,8 @@ class control_server {
   /// if another instance answers on it.
   status start(const std::string& path, handler h);
   void stop();
+  /// Sends one line to every client that asked to "watch" (state changes).
+  void publish(const std::string& line);
 
  private:
   void serve();
@@ -29,7 +33,13 @@ class control_server {
   std::string path_;
   handler handler_;
   std::thread thread_;
+  std::mutex watchers_mu_;
+  std::vector<int> watchers_;
 };
+
+/// Sends "watch" and calls `on_line` for every line until it returns false
+/// or the instance goes away.
+status control_watch(const std::string& path, const std::function<bool(const std::string&)>& on_line);
 
 /// Sends one request; error code "no_instance" when nothing listens.
 result<std::string> control_request(const std::string& path, const std::string& request, int timeout_ms = 2000);

@@ -70,7 +70,11 @@ result<std::vector<endpoint>> resolve_host(const std::string& host, uint16_t por
   return out;
 }
 
-probe_report probe_upstream(const config::proxy_section& proxy, std::chrono::milliseconds budget) {
+namespace {
+
+// The probe itself; on success `io`/`sock` hold the open association.
+probe_report associate(const config::proxy_section& proxy, std::chrono::milliseconds budget,
+                       std::unique_ptr<timed_io>& io_out, std::unique_ptr<tcp::socket>& sock_out) {
   probe_report rep;
   auto t_start = clock::now();
   auto deadline = t_start + budget;
@@ -88,8 +92,10 @@ probe_report probe_upstream(const config::proxy_section& proxy, std::chrono::mil
   rep.proxy = addrs->front();
   if (!parse_ip(proxy.host)) rep.steps.push_back({"resolve", true, ms_since(t), rep.proxy.addr_string()});
 
-  timed_io io(deadline);
-  tcp::socket sock(io.ctx());
+  io_out = std::make_unique<timed_io>(deadline);
+  auto& io = *io_out;
+  sock_out = std::make_unique<tcp::socket>(io.ctx());
+  auto& sock = *sock_out;
   t = clock::now();
   asio::error_code ec;
   tcp::endpoint target(to_asio(rep.proxy), proxy.port);
@@ -151,6 +157,40 @@ probe_report probe_upstream(const config::proxy_section& proxy, std::chrono::mil
   rep.ok = true;
   rep.total_millis = ms_since(t_start);
   return rep;
+}
+
+}  // namespace
+
+probe_report probe_upstream(const config::proxy_section& proxy, std::chrono::milliseconds budget) {
+  std::unique_ptr<timed_io> io;
+  std::unique_ptr<tcp::socket> sock;
+  return associate(proxy, budget, io, sock);
+}
+
+struct upstream_watch::impl {
+  std::unique_ptr<timed_io> io;
+  std::unique_ptr<tcp::socket> sock;
+};
+
+upstream_watch::upstream_watch() : impl_(std::make_unique<impl>()) {}
+upstream_watch::~upstream_watch() = default;
+
+status upstream_watch::open(const config::proxy_section& proxy, std::chrono::milliseconds budget) {
+  auto rep = associate(proxy, budget, impl_->io, impl_->sock);
+  if (!rep.ok) return make_error("unreachable", rep.failure);
+  return ok();
+}
+
+void upstream_watch::wait_closed() {
+  if (!impl_->sock) return;
+  uint8_t buf[64];
+  asio::error_code ec;
+  while (!ec) impl_->sock->read_some(asio::buffer(buf), ec);  // the proxy sends nothing: any return is the end
+}
+
+void upstream_watch::cancel() {
+  asio::error_code ec;
+  if (impl_->sock) impl_->sock->shutdown(tcp::socket::shutdown_both, ec);
 }
 
 }  // namespace drover::platform

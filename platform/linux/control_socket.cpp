@@ -83,12 +83,37 @@ void control_server::serve() {
     int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) continue;
     std::string req;
-    if (read_line(c, req, 2000)) write_all(c, handler_(req) + "\n");
+    bool got = read_line(c, req, 2000);
+    if (got) write_all(c, handler_(req == "watch" ? "status" : req) + "\n");
+    if (got && req == "watch") {
+      std::lock_guard<std::mutex> g(watchers_mu_);
+      watchers_.push_back(c);  // kept open: publish() writes to it
+      continue;
+    }
     ::close(c);
   }
 }
 
+void control_server::publish(const std::string& line) {
+  std::lock_guard<std::mutex> g(watchers_mu_);
+  for (auto it = watchers_.begin(); it != watchers_.end();) {
+    // Non-blocking: a stuck watcher must not stall the engine.
+    ssize_t n = ::send(*it, (line + "\n").data(), line.size() + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      ::close(*it);
+      it = watchers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void control_server::stop() {
+  {
+    std::lock_guard<std::mutex> g(watchers_mu_);
+    for (int fd : watchers_) ::close(fd);
+    watchers_.clear();
+  }
   if (thread_.joinable()) {
     (void)!::write(wake_[1], "x", 1);
     thread_.join();
@@ -99,6 +124,34 @@ void control_server::stop() {
   }
   if (!path_.empty()) ::unlink(path_.c_str());
   path_.clear();
+}
+
+status control_watch(const std::string& path, const std::function<bool(const std::string&)>& on_line) {
+  sockaddr_un sa;
+  if (!fill_addr(path, sa)) return make_error("no_instance", "control socket path too long");
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+    if (fd >= 0) ::close(fd);
+    return make_error("no_instance", "no running instance (nothing listens on " + path + ")");
+  }
+  write_all(fd, "watch\n");
+  std::string buf;
+  char chunk[4096];
+  while (true) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<size_t>(n));
+    for (auto nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n')) {
+      std::string line = buf.substr(0, nl);
+      buf.erase(0, nl + 1);
+      if (!on_line(line)) {
+        ::close(fd);
+        return ok();
+      }
+    }
+  }
+  ::close(fd);
+  return ok();
 }
 
 result<std::string> control_request(const std::string& path, const std::string& request, int timeout_ms) {

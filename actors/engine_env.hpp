@@ -1,0 +1,44 @@
+#pragma once
+/// Everything the supervisor does to the outside world, behind one seam:
+/// the real environment touches the OS; tests substitute stand-ins and drive
+/// the supervisor in virtual time.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/engine_shared.hpp"
+#include "core/filter.hpp"
+#include "core/result.hpp"
+#include "messages/messages.hpp"
+#include "platform/divert.hpp"
+#include "platform/redirect_rules.hpp"
+
+namespace drover {
+
+class engine_env {
+ public:
+  virtual ~engine_env() = default;
+  virtual std::vector<uint32_t> scan_targets(const engine_shared& shared) = 0;
+  virtual result<std::vector<endpoint>> resolve(const std::string& host, uint16_t port) = 0;
+  virtual result<std::unique_ptr<platform::redirect_rules>> install_rules(const filter::inputs& in,
+                                                                          const filter::linux_params& p) = 0;
+  virtual relay_host_actor spawn_relays(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
+                                        supervisor_actor parent) = 0;
+  virtual divert_reader_actor spawn_reader(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
+                                           supervisor_actor parent, platform::divert_options opts) = 0;
+  virtual procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
+                                       supervisor_actor parent) = 0;
+  virtual upstream_monitor_actor spawn_monitor(caf::actor_system& sys, config::proxy_section proxy,
+                                               supervisor_actor parent) = 0;
+  /// Runs the health probe; the answer arrives as probe_result{generation}.
+  virtual void probe(caf::actor_system& sys, const config::proxy_section& proxy, supervisor_actor parent,
+                     uint64_t generation) = 0;
+  /// Writes a crash dump; returns where it went.
+  virtual std::string write_crash_dump(const std::string& dir, const std::string& text) = 0;
+  /// True once a default route exists (resume waits for one, up to 5 s).
+  virtual bool has_default_route() = 0;
+};
+
+std::shared_ptr<engine_env> make_real_env();
+
+}  // namespace drover

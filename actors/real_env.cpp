@@ -1,0 +1,65 @@
+// The real environment: the OS through platform/, the real child actors.
+#include <ctime>
+#include <fstream>
+
+#include "actors/divert_reader.hpp"
+#include "actors/engine_env.hpp"
+#include "actors/procscan.hpp"
+#include "actors/relay_host.hpp"
+#include "actors/upstream_monitor.hpp"
+#include "platform/routes.hpp"
+#include "platform/upstream_probe.hpp"
+
+namespace drover {
+namespace {
+
+class real_env final : public engine_env {
+ public:
+  std::vector<uint32_t> scan_targets(const engine_shared& shared) override { return drover::scan_targets(shared); }
+  result<std::vector<endpoint>> resolve(const std::string& host, uint16_t port) override {
+    return platform::resolve_host(host, port);
+  }
+  result<std::unique_ptr<platform::redirect_rules>> install_rules(const filter::inputs& in,
+                                                                  const filter::linux_params& p) override {
+    return platform::install_rules(in, p);
+  }
+  relay_host_actor spawn_relays(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
+                                supervisor_actor parent) override {
+    return sys.spawn(relay_host, std::move(shared), parent);
+  }
+  divert_reader_actor spawn_reader(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
+                                   supervisor_actor parent, platform::divert_options opts) override {
+    return sys.spawn<caf::detached>(divert_reader, std::move(shared), parent, opts);
+  }
+  procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
+                               supervisor_actor parent) override {
+    return sys.spawn(procscan, std::move(shared), parent);
+  }
+  upstream_monitor_actor spawn_monitor(caf::actor_system& sys, config::proxy_section proxy,
+                                       supervisor_actor parent) override {
+    return sys.spawn<caf::detached>(upstream_monitor, std::move(proxy), parent);
+  }
+  void probe(caf::actor_system& sys, const config::proxy_section& proxy, supervisor_actor parent,
+             uint64_t generation) override {
+    sys.spawn<caf::detached>([proxy, parent, generation](caf::event_based_actor* a) {
+      auto rep = platform::probe_upstream(proxy);
+      caf::anon_send(parent, probe_result{rep.ok, rep.failure, generation});
+      a->quit();
+    });
+  }
+  std::string write_crash_dump(const std::string& dir, const std::string& text) override {
+    std::time_t t = std::time(nullptr);
+    char name[64];
+    std::strftime(name, sizeof name, "crash-%Y%m%d-%H%M%S.txt", std::localtime(&t));
+    std::string path = dir + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  bool has_default_route() override { return platform::has_default_route(); }
+};
+
+}  // namespace
+
+std::shared_ptr<engine_env> make_real_env() { return std::make_shared<real_env>(); }
+
+}  // namespace drover
