@@ -56,6 +56,11 @@ struct builder {
   }
 };
 
+std::string span_text(secs s) {
+  if (s.count() % 60 == 0) return std::to_string(s.count() / 60) + " min";
+  return std::to_string(s.count()) + " s";
+}
+
 std::string attempt_detail(unsigned n) { return "reconnecting (attempt " + std::to_string(n) + ")"; }
 
 outcome to_failed(const machine& m, std::string cause) {
@@ -82,8 +87,8 @@ outcome reconnect_failed(const machine& m, clock::time_point now, const std::str
                          const recovery::backoff& policy) {
   auto since = m.reconnect_since.value_or(now);
   if (policy.exhausted(std::chrono::duration_cast<secs>(now - since)))
-    return to_failed(m, "proxy unreachable for " + std::to_string(policy.total.count() / 60) +
-                            " min: " + (cause.empty() ? m.last_error : cause));
+    return to_failed(
+        m, "proxy unreachable for " + span_text(policy.total) + ": " + (cause.empty() ? m.last_error : cause));
   builder b(m);
   b.out.next.reconnect_since = since;
   b.out.next.attempt = m.attempt + 1;

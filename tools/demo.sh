@@ -36,7 +36,7 @@ say "5. The same program as 'plainclient' (not a target) goes direct"
 in_c "$E2E_DIR/plainclient" http "$IP_F" 8080 / | sed 's/^/   http: /'
 
 say "6. dante's log: the target's connections, from the client, via the proxy"
-grep -E 'tcp/connect \[:|udp/udpassociate \[:' "$E2E_DIR/danted.log" | sed 's/^.*info: /   /'
+grep -E 'tcp/connect \[:|udp/udpassociate \[:' "$DANTE_LOG" | sed 's/^.*info: /   /'
 say "   The far server saw (peer address: $IP_P = via dante, $IP_C = direct):"
 grep -v "^tcp $IP_F " "$E2E_DIR/far-peers.log" | sed 's/^/   /'
 

@@ -14,8 +14,7 @@ bool has_default_route() {
   while (std::getline(f, line)) {
     char iface[64];
     unsigned dest = 1, mask = 1;
-    if (std::sscanf(line.c_str(), "%63s %x %*x %*x %*d %*d %*d %x", iface, &dest, &mask) == 3 && dest == 0 &&
-        mask == 0)
+    if (std::sscanf(line.c_str(), "%63s %x %*x %*x %*d %*d %*d %x", iface, &dest, &mask) == 3 && dest == 0 && mask == 0)
       return true;
   }
   std::ifstream f6("/proc/net/ipv6_route");

@@ -93,13 +93,15 @@ start_far() {
   wait_port in_f "$IP_F" 7001 udp
 }
 
-# start_dante [username]: no-auth, or username auth with user drovertest.
+# start_dante [none|username] [port]: username auth uses user drovertest.
+# The log is danted-PORT.log; DANTE_LOG points at the last one started.
 start_dante() {
-  local method=${1:-none}
-  local conf=$E2E_DIR/danted.conf
+  local method=${1:-none} port=${2:-1080}
+  local conf=$E2E_DIR/danted-$port.conf
+  DANTE_LOG=$E2E_DIR/danted-$port.log
   cat >"$conf" <<CONF
-logoutput: $E2E_DIR/danted.log
-internal: $IP_P port = 1080
+logoutput: $DANTE_LOG
+internal: $IP_P port = $port
 external: $IP_P
 clientmethod: none
 socksmethod: $method
@@ -116,7 +118,7 @@ socks pass {
   log: connect error
 }
 CONF
-  : >"$E2E_DIR/danted.log"
+  touch "$DANTE_LOG"
   if [ "$method" = username ]; then
     # A test user that exists only inside dante's own mount namespace.
     cp /etc/passwd "$E2E_DIR/passwd"; cp /etc/shadow "$E2E_DIR/shadow"
@@ -125,16 +127,22 @@ CONF
     bg "$E2E_DIR/danted.out" in_p unshare -m --propagation private sh -c \
       "mount --bind $E2E_DIR/passwd /etc/passwd && mount --bind $E2E_DIR/shadow /etc/shadow && exec danted -f $conf"
   else
-    bg "$E2E_DIR/danted.out" in_p danted -f "$conf"
+    bg "$E2E_DIR/danted-$port.out" in_p danted -f "$conf"
   fi
   DANTE_PID=$BG_PID
-  wait_port in_p "$IP_P" 1080
+  wait_port in_p "$IP_P" "$port"
 }
 
-stop_dante() {
-  kill "$DANTE_PID" 2>/dev/null || true
-  pkill -f "danted -f $E2E_DIR/danted.conf" 2>/dev/null || true
-  for _ in $(seq 1 50); do in_p ss -Hltn "sport = :1080" | grep -c . >/dev/null || return 0; sleep 0.05; done
+stop_dante() {  # stop_dante [port]: killed outright, children too (a crash, not a drain)
+  local port=${1:-1080} pids
+  # dante's io-children rename themselves and outlive their mother.
+  pids=$(pgrep -f "danted -f $E2E_DIR/danted-$port.conf" || true)
+  for p in $pids; do pids="$pids $(pgrep -P "$p" || true)"; done
+  [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    in_p ss -Hltn "sport = :$port" | grep -c . >/dev/null || return 0
+    sleep 0.05
+  done
 }
 
 start_microsocks() {
@@ -143,8 +151,8 @@ start_microsocks() {
 }
 
 # Lines of dante's log that record a CONNECT / UDP association.
-dante_connects() { grep -c 'tcp/connect \[:' "$E2E_DIR/danted.log" 2>/dev/null || true; }
-dante_udp() { grep -c 'udp/udpassociate \[:' "$E2E_DIR/danted.log" 2>/dev/null || true; }
+dante_connects() { grep -c 'tcp/connect \[:' "${1:-$E2E_DIR/danted-1080.log}" 2>/dev/null || true; }
+dante_udp() { grep -c 'udp/udpassociate \[:' "${1:-$E2E_DIR/danted-1080.log}" 2>/dev/null || true; }
 # Connections the far server saw directly from the client host (a leak if
 # the client was a target).
 far_direct_from_client() { grep -c "^tcp $IP_C " "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
@@ -157,12 +165,13 @@ write_config() {  # write_config FILE [extra toml lines]
 version = 1
 [proxy]
 host = "$IP_P"
-port = 1080
+port = ${PROXY_PORT:-1080}
 ${PROXY_EXTRA:-}
 [targets]
 processes = ["droverclient", "drovercurl"]
 [ui]
 log_level = "${DROVER_LOG_LEVEL:-info}"
+${ENGINE_EXTRA:-}
 CONF
 }
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# E3 recovery for real: dante killed and restarted, dante gone past the cap,
+# the capture rules removed under the engine, config edits while running,
+# and 20 reconnect cycles without leaking sockets or threads.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+e2e_setup
+install_clients
+start_far
+start_dante none 1080
+ENGINE_EXTRA='[engine]
+heartbeat_interval = "1s"
+reconnect_backoff_initial = "1s"
+reconnect_backoff_max = "2s"
+reconnect_total_cap = "20s"' write_config "$E2E_DIR/drover.toml"
+start_engine "$E2E_DIR/drover.toml"
+wait_state Active 10
+T=$E2E_DIR/droverclient
+fetch() { in_c "$T" http "$IP_F" 8080 / >/dev/null 2>&1; }
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+echo "dante killed during a transfer -> Reconnecting within 2 s"
+in_c "$T" http "$IP_F" 8080 /bytes/2000000000 >/dev/null 2>&1 &
+XFER=$!
+E2E_PIDS+=("$XFER")
+sleep 0.5
+t0=$(date +%s%N)
+stop_dante 1080
+wait_state Reconnecting 2
+note "Reconnecting after $(ms_since "$t0") ms, attempt $(engine_field reconnect_attempt)"
+[ "$(engine_field reconnect_attempt)" -ge 1 ] || fail "no attempt number in status"
+wait "$XFER" 2>/dev/null || true
+
+echo "while dante is down, target traffic never reaches the far server"
+d0=$(far_direct_from_client)
+for _ in 1 2 3; do if fetch; then fail "a target fetch succeeded with the proxy down"; fi; done
+in_c "$E2E_DIR/drovercurl" -s --max-time 3 "http://$IP_F:8080/" >/dev/null 2>&1 && fail "curl (a target) got through"
+[ "$(far_direct_from_client)" -eq "$d0" ] || fail "target traffic leaked direct while Reconnecting"
+
+echo "dante back -> Active within 30 s, and the next fetch goes through dante"
+t0=$(date +%s%N)
+start_dante none 1080
+wait_state Active 30
+note "Active again after $(ms_since "$t0") ms"
+c0=$(dante_connects)
+fetch || fail "fetch after recovery failed"
+[ "$(dante_connects)" -eq $((c0 + 1)) ] || fail "the fetch after recovery did not go through dante"
+
+echo "20 Reconnecting -> Active cycles leave sockets and threads at their baseline"
+pid=$(in_c pgrep -x drover)
+fds0=$(ls /proc/"$pid"/fd | wc -l); thr0=$(ls /proc/"$pid"/task | wc -l)
+for i in $(seq 1 20); do
+  stop_dante 1080
+  wait_state Reconnecting 5
+  start_dante none 1080
+  wait_state Active 30
+done
+fetch || fail "fetch after the cycles failed"
+sleep 0.5
+fds1=$(ls /proc/"$pid"/fd | wc -l); thr1=$(ls /proc/"$pid"/task | wc -l)
+note "fds $fds0 -> $fds1, threads $thr0 -> $thr1, tcp flows $(engine_field tcp_flows)"
+[ "$fds1" -le "$fds0" ] || fail "file descriptors grew from $fds0 to $fds1"
+[ "$thr1" -le "$thr0" ] || fail "threads grew from $thr0 to $thr1"
+[ "$(engine_field tcp_flows)" = 0 ] || fail "flows left open"
+
+echo "the capture rules removed under the engine -> one reopen -> working"
+in_c iptables -w -t mangle -D OUTPUT -j DROVER_OUT
+for _ in $(seq 1 60); do [ "$(engine_field detail)" = "reopening driver" ] && break; sleep 0.05; done
+[ "$(engine_field detail)" = "reopening driver" ] || fail "the loss was not noticed"
+for _ in $(seq 1 100); do [ "$(engine_field detail)" = "" ] && break; sleep 0.05; done
+wait_state Active 1
+c0=$(dante_connects)
+fetch || fail "fetch after the reopen failed"
+[ "$(dante_connects)" -eq $((c0 + 1)) ] || fail "not proxied after the reopen"
+echo "removed again within 30 s -> Failed"
+in_c iptables -w -t mangle -D OUTPUT -j DROVER_OUT
+wait_state Failed 5
+note "last_error: $(engine_field last_error)"
+engine_field last_error | grep -q "twice" || fail "last_error does not say why"
+[ -z "$(drover_leftovers)" ] || fail "Failed left rules behind"
+stop_engine
+
+echo "config edited while running: proxy port changed -> restart onto the new port"
+start_engine "$E2E_DIR/drover.toml"
+wait_state Active 10
+start_dante none 1081
+sed -i 's/^port = 1080/port = 1081/' "$E2E_DIR/drover.toml"
+for _ in $(seq 1 100); do [ "$(grep -c 'tcp/connect\|udpassociate' "$E2E_DIR/danted-1081.log")" -gt 0 ] && break; sleep 0.05; done
+wait_state Active 10
+c1=$(dante_connects "$E2E_DIR/danted-1081.log"); c0=$(dante_connects)
+fetch || fail "fetch after the port change failed"
+[ "$(dante_connects "$E2E_DIR/danted-1081.log")" -eq $((c1 + 1)) ] || fail "not carried by the new proxy port"
+[ "$(dante_connects)" -eq "$c0" ] || fail "still carried by the old port"
+
+echo "a corrupted edit keeps the engine running and reports line and column"
+printf 'version = 1\n[proxy]\nport = = 7\n' >"$E2E_DIR/drover.toml"
+for _ in $(seq 1 100); do engine_field last_error | grep -q "config error" && break; sleep 0.05; done
+err=$(engine_field last_error)
+note "last_error: $err"
+grep -q "drover.toml:3:" <<<"$err" || fail "no line/column in: $err"
+[ "$(engine_field state)" = Active ] || fail "a broken edit stopped the engine"
+fetch || fail "fetch after the broken edit failed"
+
+echo "dante down past the cap -> Failed with the cause"
+stop_dante 1081
+wait_state Reconnecting 5
+wait_state Failed 30
+note "last_error: $(engine_field last_error)"
+engine_field last_error | grep -q "proxy unreachable" || fail "Failed without the cause"
+stop_engine
+[ -z "$(drover_leftovers)" ] || fail "rules left behind"
+echo "PASS"
