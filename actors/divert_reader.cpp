@@ -1,4 +1,5 @@
 #include "actors/divert_reader.hpp"
+#include "actors/exceptions.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -63,6 +64,7 @@ struct reader_state {
 divert_reader_actor::behavior_type divert_reader(divert_reader_actor::pointer self,
                                                  std::shared_ptr<engine_shared> shared, supervisor_actor parent,
                                                  platform::divert_options opts) {
+  report_exceptions(self);
   auto rt = std::make_shared<reader_thread>();
   auto opened = platform::open_divert(opts);
   if (!opened) {

@@ -304,8 +304,9 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
     forget(st.reader, "divert_reader");
     forget(st.scanner, "procscan");
     forget(st.monitor, "upstream_monitor");
-    if (dm.reason && dm.reason != caf::exit_reason::user_shutdown && dm.reason != caf::exit_reason::normal)
-      apply(self, fsm::event::exception, who + ": " + self->system().render(dm.reason));
+    bool benign = !dm.reason || dm.reason == caf::exit_reason::user_shutdown || dm.reason == caf::exit_reason::normal ||
+                  dm.reason == caf::exit_reason::unreachable;
+    if (!benign) apply(self, fsm::event::exception, who + ": " + self->system().render(dm.reason));
   });
   self->set_exception_handler([self](std::exception_ptr& ep) -> caf::error {
     std::string what = "unknown exception";
@@ -337,7 +338,7 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
         if (st.m.current == fsm::state::active) st.m.last_error = f.message;
       },
       [self](divert_lost& d) {
-        self->state.reader = divert_reader_actor{};
+        stop_child(self, self->state.reader);
         apply(self, d.gone ? fsm::event::driver_gone : fsm::event::driver_lost, d.message);
       },
       [self](probe_result& r) {

@@ -1,4 +1,5 @@
 #include "actors/procscan.hpp"
+#include "actors/exceptions.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +20,7 @@ std::vector<uint32_t> scan_targets(const engine_shared& shared) {
 
 procscan_actor::behavior_type procscan(procscan_actor::pointer self, std::shared_ptr<engine_shared> shared,
                                        supervisor_actor parent) {
+  report_exceptions(self);
   constexpr auto interval = std::chrono::seconds(2);
   auto last = std::make_shared<std::vector<uint32_t>>(shared->targets());
   self->delayed_send(self, interval, scan_atom_v);

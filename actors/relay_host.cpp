@@ -1,4 +1,5 @@
 #include "actors/relay_host.hpp"
+#include "actors/exceptions.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -160,6 +161,7 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
 
 relay_host_actor::behavior_type relay_host(relay_host_actor::pointer self, std::shared_ptr<engine_shared> shared,
                                            supervisor_actor parent) {
+  report_exceptions(self);
   auto dp = std::make_shared<data_plane>();
   context ctx{&self->system(), dp, shared, parent};
   auto tcp_l = std::make_shared<tcp_listener>(ctx);

@@ -1,4 +1,5 @@
 #include "actors/tcp_relay.hpp"
+#include "actors/exceptions.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -96,6 +97,7 @@ void tcp_session::post_close() {
 
 tcp_relay_actor::behavior_type tcp_relay(tcp_relay_actor::pointer self, std::weak_ptr<tcp_session> weak, uint64_t id,
                                          std::string dst) {
+  report_exceptions(self);
   self->attach_functor([weak] {
     if (auto s = weak.lock()) s->post_close();
   });

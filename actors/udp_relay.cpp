@@ -1,4 +1,5 @@
 #include "actors/udp_relay.hpp"
+#include "actors/exceptions.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -156,6 +157,7 @@ void udp_session::post_close() {
 
 udp_relay_actor::behavior_type udp_relay(udp_relay_actor::pointer self, std::weak_ptr<udp_session> weak, uint64_t id,
                                          std::string dst) {
+  report_exceptions(self);
   self->attach_functor([weak] {
     if (auto s = weak.lock()) s->post_close();
   });

@@ -1,4 +1,5 @@
 #include "actors/upstream_monitor.hpp"
+#include "actors/exceptions.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -28,6 +29,7 @@ struct watcher {
 
 upstream_monitor_actor::behavior_type upstream_monitor(upstream_monitor_actor::pointer self,
                                                        config::proxy_section proxy, supervisor_actor parent) {
+  report_exceptions(self);
   auto w = std::make_shared<watcher>();
   auto* raw = w.get();
   w->thread = std::thread([raw, proxy, parent] {

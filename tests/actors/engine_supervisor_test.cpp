@@ -1,0 +1,267 @@
+// The supervisor in virtual time: CAF's test coordinator runs every actor
+// deterministically on this thread; time moves only when the test says so.
+#include "actors/engine_supervisor.hpp"
+
+#include <caf/scheduler/test_coordinator.hpp>
+#include <gtest/gtest.h>
+
+#include "tests/actors/fake_env.hpp"
+
+using namespace drover;
+using namespace drover::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct test_config : caf::actor_system_config {
+  test_config() {
+    add_message_types<caf::id_block::drover>();
+    set("scheduler.policy", caf::atom("testing"));
+    set("logger.file-verbosity", caf::atom("quiet"));
+    set("logger.console-verbosity", caf::atom("quiet"));
+  }
+};
+
+class supervisor_test : public ::testing::Test {
+ protected:
+  test_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scheduler::test_coordinator& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  fake_world world;
+  std::shared_ptr<engine_shared> shared = std::make_shared<engine_shared>();
+  std::vector<std::string> published;
+  supervisor_actor sup;
+
+  void SetUp() override {
+    shared->set_config(config::defaults(config::target_os::linux_os));
+    supervisor_options o;
+    o.on_change = [this](const status_snapshot& s) { published.push_back(s.state + "/" + s.detail); };
+    sup = sys.spawn(engine_supervisor, std::make_shared<fake_env>(world), shared, o);
+    sched.run();
+  }
+  void TearDown() override {
+    // Stop closes every child; then no actor is left for ~actor_system to wait on.
+    caf::anon_send(sup, stop_atom_v);
+    sched.run();
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  template <class T>
+  void send(T msg) {
+    caf::anon_send(sup, std::move(msg));
+    sched.run();
+  }
+  void advance(caf::timespan d) {
+    sched.advance_time(d);
+    sched.run();
+  }
+  status_snapshot status() {
+    status_snapshot out;
+    caf::scoped_actor self{sys};
+    auto h = self->request(sup, caf::infinite, status_atom_v);
+    sched.run();
+    h.receive([&](status_snapshot& s) { out = s; }, [](caf::error&) {});
+    return out;
+  }
+  void answer_probe(bool ok, std::string failure = "") {
+    ASSERT_FALSE(world.probes.empty());
+    send(probe_result{ok, std::move(failure), world.probes.back()});
+  }
+  void go_active() {
+    send(start_atom_v);
+    ASSERT_EQ(status().state, "Starting");
+    ASSERT_EQ(world.installs, 1);
+    answer_probe(true);
+    ASSERT_EQ(status().state, "Active");
+  }
+};
+
+TEST_F(supervisor_test, start_checks_then_active) {
+  send(start_atom_v);
+  EXPECT_EQ(status().state, "Starting");
+  EXPECT_FALSE(shared->active) << "targets are refused while Starting";
+  EXPECT_EQ(world.rules_alive, 1) << "rules are in place before the health check";
+  ASSERT_EQ(world.probes.size(), 1u);
+  answer_probe(true);
+  EXPECT_EQ(status().state, "Active");
+  EXPECT_TRUE(shared->active);
+  EXPECT_EQ(world.monitors, 1);
+  EXPECT_EQ(status().target_pids, std::vector<uint32_t>{4242});
+}
+
+TEST_F(supervisor_test, failed_health_check_keeps_engine_out_of_active) {
+  send(start_atom_v);
+  answer_probe(false, "authentication failed: the proxy rejected the username or password");
+  auto s = status();
+  EXPECT_EQ(s.state, "Failed");
+  EXPECT_NE(s.last_error.find("authentication"), std::string::npos);
+  EXPECT_FALSE(shared->active);
+  EXPECT_EQ(world.rules_alive, 0) << "Failed diverts nothing";
+  send(retry_atom_v);
+  EXPECT_EQ(status().state, "Starting");
+}
+
+TEST_F(supervisor_test, stale_probe_answers_are_ignored) {
+  send(start_atom_v);
+  send(probe_result{true, "", world.probes.back() + 7});
+  EXPECT_EQ(status().state, "Starting");
+}
+
+TEST_F(supervisor_test, backoff_1_2_4_8_16_30_30_then_failed_at_5_min) {
+  go_active();
+  send(upstream_failure{"tcp connect", "connection refused", true});
+  auto s = status();
+  EXPECT_EQ(s.state, "Reconnecting");
+  EXPECT_EQ(s.reconnect_attempt, 1u);
+  EXPECT_FALSE(shared->active) << "targets refused while Reconnecting";
+  const long delays[] = {1, 2, 4, 8, 16, 30, 30, 30};
+  caf::timespan elapsed{0};
+  for (long d : delays) {
+    size_t before = world.probes.size();
+    advance(std::chrono::seconds(d) - 1ms);
+    EXPECT_EQ(world.probes.size(), before) << "probed before the " << d << " s delay";
+    advance(1ms);
+    ASSERT_EQ(world.probes.size(), before + 1) << "no probe after " << d << " s";
+    elapsed += std::chrono::seconds(d);
+    answer_probe(false, "connection refused");
+    EXPECT_EQ(status().state, "Reconnecting");
+  }
+  // 121 s so far; the next delays are 30 s each until 300 s have passed.
+  while (elapsed < 300s) {
+    advance(30s);
+    elapsed += 30s;
+    if (status().state == "Failed") break;
+    answer_probe(false, "connection refused");
+  }
+  s = status();
+  EXPECT_EQ(s.state, "Failed");
+  EXPECT_NE(s.last_error.find("5 min"), std::string::npos) << s.last_error;
+  EXPECT_LE(elapsed, 300s + 30s);
+}
+
+TEST_F(supervisor_test, recovery_returns_to_active_and_resets_attempts) {
+  go_active();
+  send(upstream_failure{"health", "connection lost", true});
+  advance(1s);
+  answer_probe(true);
+  auto s = status();
+  EXPECT_EQ(s.state, "Active");
+  EXPECT_EQ(s.reconnect_attempt, 0u);
+  EXPECT_TRUE(shared->active);
+}
+
+TEST_F(supervisor_test, driver_lost_reopens_once_second_loss_in_30s_fails) {
+  go_active();
+  send(divert_lost{"NFQUEUE receive failed", false});
+  EXPECT_EQ(status().detail, "reopening driver");
+  advance(2s - 1ms);
+  EXPECT_EQ(world.installs, 1);
+  advance(1ms);
+  EXPECT_EQ(world.installs, 2) << "rules reinstalled after 2 s";
+  EXPECT_EQ(world.rules_alive, 1);
+  EXPECT_EQ(status().detail, "");
+  advance(27s);
+  send(divert_lost{"NFQUEUE receive failed", false});
+  auto s = status();
+  EXPECT_EQ(s.state, "Failed");
+  EXPECT_NE(s.last_error.find("twice"), std::string::npos);
+}
+
+TEST_F(supervisor_test, driver_lost_after_30s_reopens_again) {
+  go_active();
+  send(divert_lost{"lost", false});
+  advance(2s);
+  advance(29s);
+  send(divert_lost{"lost", false});
+  EXPECT_EQ(status().state, "Active");
+  EXPECT_EQ(status().detail, "reopening driver");
+  advance(2s);
+  EXPECT_EQ(world.installs, 3);
+}
+
+TEST_F(supervisor_test, driver_gone_fails_with_cause) {
+  go_active();
+  send(divert_lost{"cannot bind NFQUEUE 0", true});
+  auto s = status();
+  EXPECT_EQ(s.state, "Failed");
+  EXPECT_EQ(s.last_error, "cannot bind NFQUEUE 0");
+}
+
+TEST_F(supervisor_test, rules_removed_under_engine_are_driver_loss) {
+  go_active();
+  world.rules_intact = false;
+  advance(5s);  // heartbeat
+  EXPECT_EQ(status().detail, "reopening driver");
+  world.rules_intact = true;
+  advance(2s);
+  EXPECT_EQ(status().detail, "");
+}
+
+TEST_F(supervisor_test, exception_in_a_child_fails_with_crash_dump) {
+  go_active();
+  caf::anon_send(world.last_relays, close_atom_v);  // the fake throws
+  sched.run();
+  auto s = status();
+  EXPECT_EQ(s.state, "Failed");
+  EXPECT_NE(s.last_error.find("relay_host"), std::string::npos) << s.last_error;
+  ASSERT_EQ(world.dumps.size(), 1u);
+  EXPECT_NE(world.dumps[0].find("boom in relay_host"), std::string::npos);
+  EXPECT_NE(world.dumps[0].find("state history"), std::string::npos);
+}
+
+TEST_F(supervisor_test, sleep_pauses_and_resume_restarts) {
+  go_active();
+  send(sleep_atom_v);
+  auto s = status();
+  EXPECT_EQ(s.state, "Reconnecting");
+  EXPECT_EQ(s.detail, "paused (system sleep)");
+  EXPECT_FALSE(shared->active);
+  size_t probes = world.probes.size();
+  advance(60s);
+  EXPECT_EQ(world.probes.size(), probes) << "no backoff while paused";
+  world.default_route = false;
+  send(resume_atom_v);
+  EXPECT_EQ(status().state, "Starting");
+  advance(1s);
+  EXPECT_EQ(world.probes.size(), probes) << "waits for a default route";
+  world.default_route = true;
+  advance(250ms);
+  ASSERT_EQ(world.probes.size(), probes + 1);
+  answer_probe(true);
+  EXPECT_EQ(status().state, "Active");
+}
+
+TEST_F(supervisor_test, resume_without_route_gives_up_waiting_after_5s) {
+  go_active();
+  send(sleep_atom_v);
+  world.default_route = false;
+  size_t probes = world.probes.size();
+  send(resume_atom_v);
+  advance(4750ms);
+  EXPECT_EQ(world.probes.size(), probes);
+  advance(500ms);
+  EXPECT_EQ(world.probes.size(), probes + 1);
+}
+
+TEST_F(supervisor_test, no_traffic_after_30s_is_reported_state_stays_active) {
+  go_active();
+  advance(35s);
+  auto s = status();
+  EXPECT_EQ(s.state, "Active");
+  EXPECT_EQ(s.detail, "no traffic");
+  shared->counters.bytes_in += 100;
+  advance(5s);
+  EXPECT_EQ(status().detail, "");
+}
+
+TEST_F(supervisor_test, every_change_is_published) {
+  go_active();
+  send(upstream_failure{"health", "gone", true});
+  send(stop_atom_v);
+  std::vector<std::string> want{"Starting/starting", "Active/", "Reconnecting/reconnecting (attempt 1)", "Idle/stopped"};
+  EXPECT_EQ(published, want);
+  EXPECT_EQ(world.rules_alive, 0);
+}
+
+}  // namespace
