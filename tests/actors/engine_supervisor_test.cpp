@@ -2,8 +2,8 @@
 // deterministically on this thread; time moves only when the test says so.
 #include "actors/engine_supervisor.hpp"
 
-#include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
+#include <caf/scheduler/test_coordinator.hpp>
 
 #include "tests/actors/fake_env.hpp"
 
@@ -259,7 +259,8 @@ TEST_F(supervisor_test, every_change_is_published) {
   go_active();
   send(upstream_failure{"health", "gone", true});
   send(stop_atom_v);
-  std::vector<std::string> want{"Starting/starting", "Active/", "Reconnecting/reconnecting (attempt 1)", "Idle/stopped"};
+  std::vector<std::string> want{"Starting/starting", "Active/", "Reconnecting/reconnecting (attempt 1)",
+                                "Idle/stopped"};
   EXPECT_EQ(published, want);
   EXPECT_EQ(world.rules_alive, 0);
 }

@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -172,22 +174,150 @@ int tcpconc(const char* ip, int port, int n) {
   return failed ? 1 : 0;
 }
 
+using clk = std::chrono::steady_clock;
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+// Sequential connections: connect -> send -> first echoed byte, in µs.
+int tcplat(const char* ip, int port, int n) {
+  std::vector<double> us;
+  auto t_all = clk::now();
+  int failed = 0;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = clk::now();
+    int fd = connect_tcp(ip, port);
+    char c = 'x';
+    if (fd < 0 || ::write(fd, &c, 1) != 1 || ::read(fd, &c, 1) != 1) {
+      ++failed;
+    } else {
+      us.push_back(std::chrono::duration<double, std::micro>(clk::now() - t0).count());
+    }
+    if (fd >= 0) ::close(fd);
+  }
+  double secs = std::chrono::duration<double>(clk::now() - t_all).count();
+  std::printf("{\"connections\": %d, \"failed\": %d, \"per_s\": %.1f, \"p50_us\": %.1f, \"p99_us\": %.1f}\n", n, failed,
+              n / secs, percentile(us, 0.5), percentile(us, 0.99));
+  return failed ? 1 : 0;
+}
+
+// Voice-like load: `flows` connected sockets, each sending `rate` datagrams
+// of 160 bytes per second for `secs` seconds; RTT per datagram.
+int udprtt(const char* ip, int port, int flows, int rate, int secs) {
+  std::vector<int> fds;
+  for (int f = 0; f < flows; ++f) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, ip, &sa.sin_addr);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    fds.push_back(fd);
+  }
+  std::vector<double> rtts;
+  long sent = 0, got = 0;
+  auto start = clk::now();
+  auto period = std::chrono::microseconds(1000000 / rate);
+  auto next = start;
+  char buf[2048];
+  while (clk::now() - start < std::chrono::seconds(secs) + std::chrono::milliseconds(500)) {
+    if (clk::now() >= next && clk::now() - start < std::chrono::seconds(secs)) {
+      for (int fd : fds) {
+        int64_t stamp = std::chrono::duration_cast<std::chrono::nanoseconds>(clk::now().time_since_epoch()).count();
+        char pkt[160] = {};
+        std::memcpy(pkt, &stamp, sizeof stamp);
+        if (::send(fd, pkt, sizeof pkt, 0) == sizeof pkt) ++sent;
+      }
+      next += period;
+    }
+    for (int fd : fds) {
+      while (::recv(fd, buf, sizeof buf, 0) >= 8) {
+        int64_t stamp;
+        std::memcpy(&stamp, buf, sizeof stamp);
+        int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(clk::now().time_since_epoch()).count();
+        rtts.push_back(static_cast<double>(now - stamp) / 1000.0);
+        ++got;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  std::printf("{\"sent\": %ld, \"received\": %ld, \"loss\": %.4f, \"p50_us\": %.1f, \"p99_us\": %.1f}\n", sent, got,
+              sent ? 1.0 - static_cast<double>(got) / static_cast<double>(sent) : 0.0, percentile(rtts, 0.5),
+              percentile(rtts, 0.99));
+  return 0;
+}
+
+// Opens n connections and holds them for `secs` seconds (RSS per flow).
+int hold(const char* ip, int port, int n, int secs) {
+  std::vector<int> fds;
+  for (int i = 0; i < n; ++i) {
+    int fd = connect_tcp(ip, port);
+    if (fd >= 0) fds.push_back(fd);
+  }
+  std::printf("{\"open\": %zu}\n", fds.size());
+  std::fflush(stdout);
+  std::this_thread::sleep_for(std::chrono::seconds(secs));
+  for (int fd : fds) ::close(fd);
+  return fds.size() == static_cast<size_t>(n) ? 0 : 1;
+}
+
+// A plain poll() echo server (no thread or process per connection), so the
+// latency benchmarks measure the path, not the server.
+int echoserver(int port) {
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int on = 1;
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  if (::bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0 || ::listen(lfd, 4096) < 0) return 1;
+  std::vector<pollfd> fds{{lfd, POLLIN, 0}};
+  char buf[65536];
+  while (true) {
+    if (::poll(fds.data(), fds.size(), -1) < 0) continue;
+    for (size_t i = fds.size(); i-- > 0;) {
+      if (!fds[i].revents) continue;
+      if (fds[i].fd == lfd) {
+        int c = ::accept(lfd, nullptr, nullptr);
+        if (c >= 0) {
+          setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+          fds.push_back({c, POLLIN, 0});
+        }
+        continue;
+      }
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0 || !write_all(fds[i].fd, buf, static_cast<size_t>(n))) {
+        ::close(fds[i].fd);
+        fds.erase(fds.begin() + static_cast<long>(i));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 4) {
+  if (argc < 3 || (argc < 4 && std::string(argv[1]) != "echoserver")) {
     std::fprintf(stderr,
                  "usage: %s http IP PORT PATH | udp IP PORT COUNT [FLOWS] | tcpseq IP PORT N | tcpconc IP PORT N\n",
                  argv[0]);
     return 2;
   }
   std::string mode = argv[1];
+  if (mode == "echoserver") return echoserver(std::atoi(argv[2]));
   const char* ip = argv[2];
   int port = std::atoi(argv[3]);
   if (mode == "http" && argc >= 5) return http(ip, port, argv[4]);
   if (mode == "udp" && argc >= 5) return udp(ip, port, std::atoi(argv[4]), argc >= 6 ? std::atoi(argv[5]) : 1);
   if (mode == "tcpseq" && argc >= 5) return tcpseq(ip, port, std::atoi(argv[4]));
   if (mode == "tcpconc" && argc >= 5) return tcpconc(ip, port, std::atoi(argv[4]));
+  if (mode == "tcplat" && argc >= 5) return tcplat(ip, port, std::atoi(argv[4]));
+  if (mode == "udprtt" && argc >= 7)
+    return udprtt(ip, port, std::atoi(argv[4]), std::atoi(argv[5]), std::atoi(argv[6]));
+  if (mode == "hold" && argc >= 6) return hold(ip, port, std::atoi(argv[4]), std::atoi(argv[5]));
   std::fprintf(stderr, "bad arguments\n");
   return 2;
 }

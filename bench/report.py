@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's raw lines into medians, ratios and docs/PERFORMANCE.md."""
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import datetime, timezone
+
+raw_path, micro_path, out_json, out_md, kind, rounds = sys.argv[1:7]
+values = defaultdict(list)
+for line in open(raw_path):
+    mode, metric, value = line.split()
+    values[(mode, metric)].append(float(value))
+med = {f"{m}.{k}": statistics.median(v) for (m, k), v in values.items()}
+
+
+def g(key):
+    return med.get(key)
+
+
+def ratio(a, b):
+    return None if g(a) is None or not g(b) else g(a) / g(b)
+
+
+def added(a, b):
+    return None if g(a) is None or g(b) is None else g(a) - g(b)
+
+
+micro = json.load(open(micro_path))
+mt = {b["name"]: b["real_time"] for b in micro["benchmarks"]}
+micro_ratios = {
+    "parse_reflect_1500_vs_memcpy": mt["BM_parse_reflect/1500"] / mt["BM_memcpy_baseline/1500"],
+    "parse_reflect_64k_vs_memcpy": mt["BM_parse_reflect/65535"] / mt["BM_memcpy_baseline/65535"],
+    "full_checksum_64k_vs_memcpy": mt["BM_full_checksum/65535"] / mt["BM_memcpy_baseline/65535"],
+    "flow_table_10k_vs_unordered_map": mt["BM_flow_table_lookup_10k"] / mt["BM_unordered_map_baseline"],
+    "udp_encap_decap_1400_vs_copy": mt["BM_udp_encap_decap/1400"] / mt["BM_vector_copy_baseline/1400"],
+}
+
+targets = [
+    ("TCP upload vs redsocks", ratio("drover.tcp_up_1", "redsocks.tcp_up_1"), ">=", 1.0),
+    ("TCP download vs redsocks", ratio("drover.tcp_down_1", "redsocks.tcp_down_1"), ">=", 1.0),
+    ("TCP upload vs proxychains4", ratio("drover.tcp_up_1", "proxychains.tcp_up_1"), ">=", 0.9),
+    ("TCP download vs proxychains4", ratio("drover.tcp_down_1", "proxychains.tcp_down_1"), ">=", 0.9),
+    ("TCP 8-stream upload vs redsocks", ratio("drover.tcp_up_8", "redsocks.tcp_up_8"), ">=", 1.0),
+    ("connect p50 added over proxychains4 (us)", added("drover.conn_p50_us", "proxychains.conn_p50_us"), "<=", 100),
+    ("UDP RTT p99 added over direct (us)", added("drover.udp_p99_us", "direct.udp_p99_us"), "<=", 300),
+    ("UDP loss at voice load", g("drover.udp_loss"), "<=", 0.0),
+    ("non-target throughput, engine on vs off", ratio("drover.nontarget_up_1", "direct.nontarget_up_1"), ">=", 0.95),
+    ("idle CPU (% of a core)", g("drover.idle_cpu_pct"), "<", 0.5),
+    ("RSS at 1,000 flows (MB)", g("drover.rss_mb_at_1000"), "<", 30),
+]
+
+
+def verdict(v, op, lim):
+    if v is None:
+        return "not measured"
+    ok = {">=": v >= lim, "<=": v <= lim, "<": v < lim}[op]
+    return "meets" if ok else "MISSES"
+
+
+cpu = "unknown"
+try:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+except OSError:
+    pass
+meta = {
+    "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    "kind": kind,
+    "rounds": int(rounds),
+    "machine": f"{cpu}, {os.cpu_count()} cores, kernel {platform.release()}",
+    "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+}
+json.dump({"meta": meta, "medians": med, "micro_ratios": micro_ratios,
+           "targets": [{"name": n, "value": v, "op": o, "limit": l, "verdict": verdict(v, o, l)}
+                       for n, v, o, l in targets]}, open(out_json, "w"), indent=2)
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "–"
+    if unit == "bps":
+        return f"{v / 1e9:.2f} Gbit/s"
+    return f"{v:.3g}{unit}"
+
+
+rows = []
+for metric, label, unit in [("tcp_up_1", "TCP upload, 1 stream", "bps"), ("tcp_down_1", "TCP download, 1 stream", "bps"),
+                            ("tcp_up_8", "TCP upload, 8 streams", "bps"), ("tcp_down_8", "TCP download, 8 streams", "bps"),
+                            ("conn_per_s", "sequential connections/s", ""), ("conn_p50_us", "connect→first byte p50 (µs)", ""),
+                            ("conn_p99_us", "connect→first byte p99 (µs)", ""), ("udp_p50_us", "UDP RTT p50, 20×50/s (µs)", ""),
+                            ("udp_p99_us", "UDP RTT p99, 20×50/s (µs)", ""), ("udp_loss", "UDP loss", ""),
+                            ("nontarget_up_1", "non-target TCP upload", "bps")]:
+    cells = [fmt(g(f"{m}.{metric}"), unit) for m in ["direct", "proxychains", "redsocks", "drover"]]
+    rows.append(f"| {label} | " + " | ".join(cells) + " |")
+
+md = f"""# Performance
+
+Measured by `./dev bench{' --quick' if kind == 'quick' else ''}` ({kind} run, {rounds} interleaved rounds, medians).
+Machine: {meta['machine']}. Date: {meta['date']}. Commit: {meta['commit']}.
+All four configurations run in the same invocation, in network namespaces on one machine
+(client → dante on a veth bridge → far server), so they share every cost but the one measured.
+Raw numbers: `bench/results/e2e-*.json`, `bench/results/raw-*.txt`, `bench/results/micro-*.json`.
+
+## Targets
+
+| target | value | limit | verdict |
+|---|---|---|---|
+""" + "\n".join(f"| {n} | {fmt(v)} | {o} {l} | {verdict(v, o, l)} |" for n, v, o, l in targets) + """
+
+## End to end (medians)
+
+| metric | direct | proxychains4 → dante | redsocks → dante | Drover → dante |
+|---|---|---|---|---|
+""" + "\n".join(rows) + f"""
+
+Drover's idle CPU: {fmt(g('drover.idle_cpu_pct'))} % of a core. RSS: """ + ", ".join(
+    f"{k.split('_at_')[1]} flows {fmt(v)} MB" for k, v in sorted(med.items(), key=lambda kv: int(kv[0].split('_at_')[1]) if '_at_' in kv[0] else 0)
+    if k.startswith("drover.rss_mb_at_")) + """.
+
+## Micro benchmarks (ratio to a baseline in the same run)
+
+| operation | ratio |
+|---|---|
+""" + "\n".join(f"| {k} | {v:.2f}× |" for k, v in micro_ratios.items()) + """
+
+## Commands
+
+```
+./dev bench --quick   # ~3 min: 3 rounds, 3 s per iperf3 run, 300 connections
+./dev bench           # full: 5 rounds, 10 s runs, 2,000 connections, 10,000-flow RSS
+```
+"""
+with open(out_md, "w") as f:
+    f.write(md)
+    notes = os.path.join(os.path.dirname(out_md), "PERFORMANCE-notes.md")
+    if os.path.exists(notes):
+        f.write("\n" + open(notes).read())
+print(open(out_md).read())

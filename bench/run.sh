@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# ./dev bench [--quick]: micro benchmarks, then end to end in namespaces:
+# direct, proxychains4 -> dante, redsocks -> dante, Drover -> dante, all in
+# the same run, interleaved over several rounds; medians and ratios go to
+# bench/results/*.json and docs/PERFORMANCE.md.
+set -euo pipefail
+BUILD=${1:?usage: run.sh BUILD_DIR [--quick]}
+shift
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export DROVER=$BUILD/bin/drover TESTCLIENT=$BUILD/bin/drover_testclient
+if [ $QUICK = 1 ]; then ROUNDS=3; SECS=3; CONNS=300; UDP_SECS=4; IDLE=10; FLOWS="0 100 1000"
+else ROUNDS=5; SECS=10; CONNS=2000; UDP_SECS=20; IDLE=60; FLOWS="0 100 1000 10000"; fi
+STAMP=$(date -u +%Y%m%d-%H%M%S)
+mkdir -p "$ROOT/bench/results"
+RAW=$ROOT/bench/results/raw-$STAMP.txt
+: >"$RAW"
+
+echo "== micro (Google Benchmark)"
+"$BUILD/bin/drover_micro_bench" --benchmark_format=json --benchmark_min_time=0.2 >"$ROOT/bench/results/micro-$STAMP.json"
+
+source "$ROOT/tests/e2e/lib.sh"
+e2e_setup
+install_clients
+start_far
+start_dante none 1080
+cp "$(command -v iperf3)" "$E2E_DIR/droveriperf"
+cp "$(command -v iperf3)" "$E2E_DIR/plainiperf"
+bg "$E2E_DIR/iperf-srv.log" in_f iperf3 -s -p 5201
+bg "$E2E_DIR/echo-srv.log" in_f "$TESTCLIENT" echoserver 7100
+wait_port in_f "$IP_F" 5201
+wait_port in_f "$IP_F" 7100
+write_config "$E2E_DIR/drover.toml"
+sed -i 's/processes = \[/processes = ["droveriperf", /' "$E2E_DIR/drover.toml"
+cat >"$E2E_DIR/proxychains.conf" <<CONF
+strict_chain
+quiet_mode
+[ProxyList]
+socks5 $IP_P 1080
+CONF
+cat >"$E2E_DIR/redsocks.conf" <<CONF
+base { log_debug = off; log_info = off; daemon = off; redirector = iptables; }
+redsocks { local_ip = 127.0.0.1; local_port = 12345; ip = $IP_P; port = 1080; type = socks5; }
+CONF
+record() { echo "$1 $2 $3" >>"$RAW"; }  # mode metric value
+
+# Per mode: how to wrap a client, and the client's name.
+setup_mode() {
+  case $1 in
+    redsocks)
+      bg "$E2E_DIR/redsocks.log" in_c redsocks -c "$E2E_DIR/redsocks.conf"
+      REDSOCKS_PID=$BG_PID
+      sleep 0.3
+      in_c iptables -w -t nat -A OUTPUT -p tcp -d "$IP_F" -j REDIRECT --to-ports 12345 ;;
+    drover)
+      start_engine "$E2E_DIR/drover.toml"
+      wait_state Active 10 ;;
+  esac
+}
+teardown_mode() {
+  case $1 in
+    redsocks)
+      in_c iptables -w -t nat -D OUTPUT -p tcp -d "$IP_F" -j REDIRECT --to-ports 12345
+      kill "$REDSOCKS_PID"; wait "$REDSOCKS_PID" 2>/dev/null || true ;;
+    drover) stop_engine ;;
+  esac
+}
+run_client() {  # run_client MODE KIND ARGS...: KIND iperf|client
+  local mode=$1 kind=$2; shift 2
+  local bin=$E2E_DIR/plain$kind
+  [ "$mode" = drover ] && bin=$E2E_DIR/drover$kind
+  if [ "$mode" = proxychains ]; then in_c proxychains4 -q -f "$E2E_DIR/proxychains.conf" "$bin" "$@"
+  else in_c "$bin" "$@"; fi
+}
+iperf_bps() {  # iperf_bps MODE ARGS... -> bits/s received
+  run_client "$1" iperf -c "$IP_F" -p 5201 -t "$SECS" -J "${@:2}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])'
+}
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+MODES="direct proxychains redsocks drover"
+for round in $(seq 1 $ROUNDS); do
+  for mode in $MODES; do
+    echo "== round $round: $mode"
+    setup_mode $mode
+    record $mode tcp_up_1 "$(iperf_bps $mode)"
+    record $mode tcp_down_1 "$(iperf_bps $mode -R)"
+    record $mode tcp_up_8 "$(iperf_bps $mode -P 8)"
+    [ $QUICK = 1 ] || record $mode tcp_down_8 "$(iperf_bps $mode -R -P 8)"
+    lat=$(run_client $mode client tcplat "$IP_F" 7100 "$CONNS")
+    record $mode conn_per_s "$(json_field per_s <<<"$lat")"
+    record $mode conn_p50_us "$(json_field p50_us <<<"$lat")"
+    record $mode conn_p99_us "$(json_field p99_us <<<"$lat")"
+    if [ $mode = direct ] || [ $mode = drover ]; then
+      rtt=$(run_client $mode client udprtt "$IP_F" 7001 20 50 "$UDP_SECS")
+      record $mode udp_p50_us "$(json_field p50_us <<<"$rtt")"
+      record $mode udp_p99_us "$(json_field p99_us <<<"$rtt")"
+      record $mode udp_loss "$(json_field loss <<<"$rtt")"
+      # A process Drover does not target: its throughput, engine on (drover) vs off (direct).
+      record $mode nontarget_up_1 "$(in_c "$E2E_DIR/plainiperf" -c "$IP_F" -p 5201 -t "$SECS" -J |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])')"
+    fi
+    teardown_mode $mode
+  done
+done
+
+echo "== idle CPU and memory"
+start_engine "$E2E_DIR/drover.toml"
+wait_state Active 10
+pid=$(in_c pgrep -x drover)
+ticks() { awk '{print $14 + $15}' /proc/"$pid"/stat; }
+t0=$(ticks); sleep "$IDLE"; t1=$(ticks)
+record drover idle_cpu_pct "$(python3 -c "print(($t1 - $t0) * 100.0 / $(getconf CLK_TCK) / $IDLE)")"
+ulimit -n 65536
+for n in $FLOWS; do
+  if [ "$n" -gt 0 ]; then
+    in_c bash -c "ulimit -n 65536; exec $E2E_DIR/droverclient hold $IP_F 7100 $n 30" >"$E2E_DIR/hold.out" &
+    HOLD=$!
+    for _ in $(seq 1 600); do [ "$(engine_field tcp_flows)" -ge "$n" ] && break; sleep 0.05; done
+  fi
+  record drover "rss_mb_at_$n" "$(awk '/VmRSS/ {print $2 / 1024}' /proc/"$pid"/status)"
+  record drover "flows_open_at_$n" "$(engine_field tcp_flows)"
+  if [ "$n" -gt 0 ]; then kill "$HOLD" 2>/dev/null || true; wait "$HOLD" 2>/dev/null || true; fi
+  for _ in $(seq 1 200); do [ "$(engine_field tcp_flows)" = 0 ] && break; sleep 0.05; done
+done
+stop_engine
+
+python3 "$ROOT/bench/report.py" "$RAW" "$ROOT/bench/results/micro-$STAMP.json" "$ROOT/bench/results/e2e-$STAMP.json" \
+  "$ROOT/docs/PERFORMANCE.md" "$([ $QUICK = 1 ] && echo quick || echo full)" "$ROUNDS"
+echo "results: bench/results/e2e-$STAMP.json, docs/PERFORMANCE.md"
