@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "actors/data_plane.hpp"
+#include "actors/flow_relay.hpp"
 #include "actors/socks5_connector.hpp"
 #include "actors/tcp_relay.hpp"
 #include "actors/udp_relay.hpp"
@@ -64,7 +65,7 @@ class tcp_listener : public session_base, public std::enable_shared_from_this<tc
     // connection to the listener would loop.
     if (!dst || (dst->port == port_ && dst->addr_string() == "127.0.0.1")) return;
     auto session = std::make_shared<tcp_session>(ctx_.dp, std::move(s), *dst, ctx_.shared);
-    launch_tcp_flow(*ctx_.sys, session, ctx_.parent);
+    launch_flow(*ctx_.sys, session, ctx_.parent, "tcp");
   }
 
   context ctx_;
@@ -143,7 +144,7 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
           if (auto l = weak.lock()) l->flows_.erase(k);
         });
         it = flows_.emplace(k, session).first;
-        launch_udp_flow(*ctx_.sys, session, ctx_.parent);
+        launch_flow(*ctx_.sys, session, ctx_.parent, "udp");
       }
       it->second->send(buf_.data(), r->len);
     }

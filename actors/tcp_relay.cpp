@@ -1,5 +1,4 @@
 #include "actors/tcp_relay.hpp"
-#include "actors/exceptions.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -93,31 +92,6 @@ void tcp_session::close() { finish(""); }
 void tcp_session::post_close() {
   auto self = shared_from_this();
   asio::post(dp_->io(), [self] { self->close(); });
-}
-
-tcp_relay_actor::behavior_type tcp_relay(tcp_relay_actor::pointer self, std::weak_ptr<tcp_session> weak, uint64_t id,
-                                         std::string dst) {
-  report_exceptions(self);
-  self->attach_functor([weak] {
-    if (auto s = weak.lock()) s->post_close();
-  });
-  return {
-      [self, dst, id](relay_closed rc) {
-        spdlog::debug("flow {}: tcp to {} closed ({} B in, {} B out){}{}", id, dst, rc.bytes_in, rc.bytes_out,
-                      rc.error.empty() ? "" : ": ", rc.error);
-        self->quit();
-      },
-      [self](close_atom) { self->quit(); },
-  };
-}
-
-void launch_tcp_flow(caf::actor_system& sys, const tcp_session_ptr& session, supervisor_actor parent) {
-  auto actor =
-      sys.spawn(tcp_relay, std::weak_ptr<tcp_session>(session), session->id(), session->original_dst().to_string());
-  session->start([actor, parent](relay_closed rc, std::optional<upstream_failure> f) {
-    if (f) caf::anon_send(parent, *f);
-    caf::anon_send(actor, std::move(rc));
-  });
 }
 
 }  // namespace drover

@@ -44,12 +44,4 @@ class tcp_session : public session_base, public std::enable_shared_from_this<tcp
 };
 using tcp_session_ptr = std::shared_ptr<tcp_session>;
 
-/// The flow's actor: lives as long as the session, closes it on exit.
-tcp_relay_actor::behavior_type tcp_relay(tcp_relay_actor::pointer self, std::weak_ptr<tcp_session> session, uint64_t id,
-                                         std::string dst);
-
-/// On the io thread: spawns the flow's actor and starts the session; proxy
-/// failures go to `parent`.
-void launch_tcp_flow(caf::actor_system& sys, const tcp_session_ptr& session, supervisor_actor parent);
-
 }  // namespace drover

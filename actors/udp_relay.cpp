@@ -1,5 +1,4 @@
 #include "actors/udp_relay.hpp"
-#include "actors/exceptions.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -153,31 +152,6 @@ void udp_session::close() { finish(""); }
 void udp_session::post_close() {
   auto self = shared_from_this();
   asio::post(dp_->io(), [self] { self->close(); });
-}
-
-udp_relay_actor::behavior_type udp_relay(udp_relay_actor::pointer self, std::weak_ptr<udp_session> weak, uint64_t id,
-                                         std::string dst) {
-  report_exceptions(self);
-  self->attach_functor([weak] {
-    if (auto s = weak.lock()) s->post_close();
-  });
-  return {
-      [self, dst, id](relay_closed rc) {
-        spdlog::debug("flow {}: udp to {} closed ({} B in, {} B out){}{}", id, dst, rc.bytes_in, rc.bytes_out,
-                      rc.error.empty() ? "" : ": ", rc.error);
-        self->quit();
-      },
-      [self](close_atom) { self->quit(); },
-  };
-}
-
-void launch_udp_flow(caf::actor_system& sys, const udp_session_ptr& session, supervisor_actor parent) {
-  auto actor =
-      sys.spawn(udp_relay, std::weak_ptr<udp_session>(session), session->id(), session->original_dst().to_string());
-  session->start([actor, parent](relay_closed rc, std::optional<upstream_failure> f) {
-    if (f) caf::anon_send(parent, *f);
-    caf::anon_send(actor, std::move(rc));
-  });
 }
 
 }  // namespace drover

@@ -63,10 +63,4 @@ class udp_session : public session_base, public std::enable_shared_from_this<udp
 };
 using udp_session_ptr = std::shared_ptr<udp_session>;
 
-udp_relay_actor::behavior_type udp_relay(udp_relay_actor::pointer self, std::weak_ptr<udp_session> session, uint64_t id,
-                                         std::string dst);
-
-/// On the io thread: spawns the flow's actor and starts the session.
-void launch_udp_flow(caf::actor_system& sys, const udp_session_ptr& session, supervisor_actor parent);
-
 }  // namespace drover

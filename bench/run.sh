@@ -62,7 +62,8 @@ teardown_mode() {
   case $1 in
     redsocks)
       in_c iptables -w -t nat -D OUTPUT -p tcp -d "$IP_F" -j REDIRECT --to-ports 12345
-      kill "$REDSOCKS_PID"; wait "$REDSOCKS_PID" 2>/dev/null || true ;;
+      kill "$REDSOCKS_PID" 2>/dev/null || echo "warning: redsocks had exited" >&2
+      wait "$REDSOCKS_PID" 2>/dev/null || true ;;
     drover) stop_engine ;;
   esac
 }
@@ -112,10 +113,10 @@ pid=$(in_c pgrep -x drover)
 ticks() { awk '{print $14 + $15}' /proc/"$pid"/stat; }
 t0=$(ticks); sleep "$IDLE"; t1=$(ticks)
 record drover idle_cpu_pct "$(python3 -c "print(($t1 - $t0) * 100.0 / $(getconf CLK_TCK) / $IDLE)")"
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"
 for n in $FLOWS; do
   if [ "$n" -gt 0 ]; then
-    in_c bash -c "ulimit -n 65536; exec $E2E_DIR/droverclient hold $IP_F 7100 $n 30" >"$E2E_DIR/hold.out" &
+    in_c bash -c "ulimit -n \$(ulimit -Hn); exec $E2E_DIR/droverclient hold $IP_F 7100 $n 30" >"$E2E_DIR/hold.out" &
     HOLD=$!
     for _ in $(seq 1 600); do [ "$(engine_field tcp_flows)" -ge "$n" ] && break; sleep 0.05; done
   fi

@@ -150,7 +150,6 @@ using relay_host_actor =
     caf::typed_actor<caf::reacts_to<close_atom>, caf::replies_to<ports_atom>::with<uint16_t, uint16_t>>;
 
 /// One per redirected TCP / UDP flow.
-using tcp_relay_actor = caf::typed_actor<caf::reacts_to<relay_closed>, caf::reacts_to<close_atom>>;
-using udp_relay_actor = caf::typed_actor<caf::reacts_to<relay_closed>, caf::reacts_to<close_atom>>;
+using flow_relay_actor = caf::typed_actor<caf::reacts_to<relay_closed>, caf::reacts_to<close_atom>>;
 
 }  // namespace drover

@@ -22,4 +22,6 @@ uint32_t own_pid();
 namespace drover::platform {
 /// True when we may install capture rules (root / Administrator).
 bool is_elevated();
+/// Raises the open-file limit to its hard maximum (many flows, many sockets).
+void raise_fd_limit();
 }  // namespace drover::platform

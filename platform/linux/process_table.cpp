@@ -1,6 +1,7 @@
 #include "platform/process_table.hpp"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -58,4 +59,12 @@ uint32_t own_pid() { return static_cast<uint32_t>(::getpid()); }
 
 namespace drover::platform {
 bool is_elevated() { return ::geteuid() == 0; }
+
+void raise_fd_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
 }  // namespace drover::platform
