@@ -223,6 +223,18 @@ void reopen_driver(self_ptr self) {
   apply(self, fsm::event::driver_reopened);
 }
 
+// True when proxy.host resolves to an address other than the one in use.
+bool proxy_moved(self_ptr self) {
+  auto& st = self->state;
+  auto cfg = st.shared->get_config();
+  auto up = st.shared->upstream();
+  auto addrs = st.env->resolve(cfg.proxy.host, cfg.proxy.port);
+  if (!up || !addrs) return false;
+  for (auto& a : *addrs)
+    if (a == up->proxy) return false;
+  return true;
+}
+
 bool needs_restart(const config::config& a, const config::config& b) {
   auto cidrs = [](const config::config& c) {
     std::string s;
@@ -347,8 +359,15 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
         if (st.m.current == fsm::state::starting)
           return apply(self, r.ok ? fsm::event::checks_ok : fsm::event::checks_failed,
                        r.ok ? std::string() : "health check failed: " + r.failure);
-        if (st.m.current == fsm::state::reconnecting)
-          apply(self, r.ok ? fsm::event::proxy_healthy : fsm::event::proxy_unreachable, r.failure);
+        if (st.m.current != fsm::state::reconnecting) return;
+        if (r.ok && proxy_moved(self)) {
+          // M-5: the host name now points elsewhere (DDNS); rules and relays
+          // were built for the old address.
+          spdlog::info("proxy {} has a new address, restarting onto it", st.shared->get_config().proxy.host);
+          apply(self, fsm::event::stop, "proxy address changed");
+          return apply(self, fsm::event::start);
+        }
+        apply(self, r.ok ? fsm::event::proxy_healthy : fsm::event::proxy_unreachable, r.failure);
       },
       [self](tick_atom) { apply(self, fsm::event::backoff_tick); },
       [self](reopen_atom) { reopen_driver(self); },

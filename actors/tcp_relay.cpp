@@ -8,6 +8,11 @@ namespace drover {
 
 using asio::ip::tcp;
 
+namespace {
+constexpr size_t initial_buffer = 4 * 1024;
+constexpr size_t max_buffer = 64 * 1024;
+}  // namespace
+
 tcp_session::tcp_session(std::shared_ptr<data_plane> dp, tcp::socket client, endpoint original_dst,
                          std::shared_ptr<engine_shared> shared)
     : dp_(std::move(dp)),
@@ -33,8 +38,10 @@ void tcp_session::start(done_fn done) {
     asio::error_code ignored;
     self->upstream_.set_option(tcp::no_delay(true), ignored);
     self->client_.set_option(tcp::no_delay(true), ignored);
-    self->up_buf_.resize(64 * 1024);
-    self->down_buf_.resize(64 * 1024);
+    // Small at first: an idle flow costs 8 KB, not 128 (bench: RSS at 1,000
+    // flows); a busy direction doubles its buffer up to 64 KB.
+    self->up_buf_.resize(initial_buffer);
+    self->down_buf_.resize(initial_buffer);
     auto pump_both = [self] {
       self->pump(self->client_, self->upstream_, self->up_buf_, true);
       self->pump(self->upstream_, self->client_, self->down_buf_, false);
@@ -70,10 +77,13 @@ void tcp_session::pump(tcp::socket& from, tcp::socket& to, std::vector<uint8_t>&
       self->bytes_in_ += n;
       c.bytes_in.fetch_add(n, std::memory_order_relaxed);
     }
-    asio::async_write(to, asio::buffer(buf.data(), n), [self, &from, &to, &buf, upstream](asio::error_code we, size_t) {
-      if (we) return self->finish(we == asio::error::operation_aborted ? "" : we.message());
-      self->pump(from, to, buf, upstream);
-    });
+    bool full = n == buf.size();
+    asio::async_write(to, asio::buffer(buf.data(), n),
+                      [self, &from, &to, &buf, upstream, full](asio::error_code we, size_t) {
+                        if (we) return self->finish(we == asio::error::operation_aborted ? "" : we.message());
+                        if (full && buf.size() < max_buffer) buf.resize(buf.size() * 2);
+                        self->pump(from, to, buf, upstream);
+                      });
   });
 }
 

@@ -87,16 +87,17 @@ std::string linux_install(const inputs& in, const linux_params& p, family f) {
   os << "*mangle\n:DROVER_OUT - [0:0]\n:DROVER_PRE - [0:0]\n";
   // Own sockets first: a verdict mark replaces skb->mark, so this must lead.
   os << "-A DROVER_OUT -m mark --mark " << hex(mark::own) << " -j RETURN\n";
+  // Later packets of a decided flow carry its verdict and leave at once (the
+  // per-packet cost for established traffic is these three rules); only the
+  // original direction, or replies would be steered back into lo.
+  os << "-A DROVER_OUT -m conntrack --ctdir ORIGINAL -m connmark ! --mark 0 -j CONNMARK --restore-mark\n";
+  os << "-A DROVER_OUT -m mark ! --mark 0 -j RETURN\n";
   os << "-A DROVER_OUT -o lo -j RETURN\n";
   for (auto& u : in.upstream)
     if (u.is_ip() && (u.k == endpoint::kind::v6) == v6) os << "-A DROVER_OUT -d " << u.addr_string() << " -j RETURN\n";
   for (auto& c : always_skipped(in, v6)) os << "-A DROVER_OUT -d " << c.to_string() << " -j RETURN\n";
   for (auto& c : in.extra_skip)
     if ((c.k == endpoint::kind::v6) == v6) os << "-A DROVER_OUT -d " << c.to_string() << " -j RETURN\n";
-  // Later packets of a decided flow carry its verdict; only the original
-  // direction, or replies would be steered back into lo.
-  os << "-A DROVER_OUT -m conntrack --ctdir ORIGINAL -m connmark ! --mark 0 -j CONNMARK --restore-mark\n";
-  os << "-A DROVER_OUT -m mark ! --mark 0 -j RETURN\n";
   std::string q = "-j NFQUEUE --queue-num " + std::to_string(p.queue_num) + (p.fail_open ? " --queue-bypass" : "");
   os << "-A DROVER_OUT -p tcp --syn -m conntrack --ctstate NEW " << q << "\n";
   os << "-A DROVER_OUT -p udp -m conntrack --ctstate NEW " << q << "\n";

@@ -151,6 +151,21 @@ TEST_F(supervisor_test, recovery_returns_to_active_and_resets_attempts) {
   EXPECT_TRUE(shared->active);
 }
 
+TEST_F(supervisor_test, proxy_host_moved_while_reconnecting_restarts_onto_new_address) {
+  go_active();
+  send(upstream_failure{"health", "connection lost", true});
+  world.proxy_ip = {10, 9, 0, 99};  // DDNS moved the proxy
+  advance(1s);
+  int installs = world.installs;
+  answer_probe(true);
+  EXPECT_EQ(status().state, "Starting");
+  EXPECT_EQ(world.installs, installs + 1) << "rules rebuilt for the new address";
+  answer_probe(true);
+  EXPECT_EQ(status().state, "Active");
+  ASSERT_TRUE(shared->upstream());
+  EXPECT_EQ(shared->upstream()->proxy.addr_string(), "10.9.0.99");
+}
+
 TEST_F(supervisor_test, driver_lost_reopens_once_second_loss_in_30s_fails) {
   go_active();
   send(divert_lost{"NFQUEUE receive failed", false});

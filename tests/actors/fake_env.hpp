@@ -1,6 +1,7 @@
 #pragma once
 // Stand-ins at the OS seam for deterministic supervisor tests: no sockets,
 // no netfilter, no threads; every call is recorded for the test to check.
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ struct fake_world {
   std::vector<uint64_t> probes;  ///< generations asked for
   std::vector<std::string> dumps;
   int monitors = 0;
+  std::array<uint8_t, 4> proxy_ip{10, 9, 0, 2};  ///< what the proxy host resolves to now
   relay_host_actor last_relays;
 };
 
@@ -57,7 +59,7 @@ class fake_env final : public engine_env {
   explicit fake_env(fake_world& w) : w_(w) {}
   std::vector<uint32_t> scan_targets(const engine_shared&) override { return w_.targets; }
   result<std::vector<endpoint>> resolve(const std::string&, uint16_t port) override {
-    return std::vector<endpoint>{endpoint::v4({10, 9, 0, 2}, port)};
+    return std::vector<endpoint>{endpoint::v4(w_.proxy_ip, port)};
   }
   result<std::unique_ptr<platform::redirect_rules>> install_rules(const filter::inputs&,
                                                                   const filter::linux_params&) override {
