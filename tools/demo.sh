@@ -35,7 +35,7 @@ in_c "$E2E_DIR/droverclient" udp "$IP_F" 7001 100 | sed 's/^/   udp:  /'
 say "5. The same program as 'plainclient' (not a target) goes direct"
 in_c "$E2E_DIR/plainclient" http "$IP_F" 8080 / | sed 's/^/   http: /'
 
-say "6. dante's log: the target's connections, from the client, via the proxy"
+say "6. dante's log: the target's connections via the proxy (the other UDP associations: drover check, the engine's health check and its kept-open watch)"
 grep -E 'tcp/connect \[:|udp/udpassociate \[:' "$DANTE_LOG" | sed 's/^.*info: /   /'
 say "   The far server saw (peer address: $IP_P = via dante, $IP_C = direct):"
 grep -v "^tcp $IP_F " "$E2E_DIR/far-peers.log" | sed 's/^/   /'
