@@ -10,13 +10,8 @@
 
 namespace drover {
 
-class platform_flow_owner_holder {
- public:
-  std::unique_ptr<platform::flow_owner> impl = platform::make_flow_owner();
-};
-
 flow_classifier::flow_classifier(std::shared_ptr<engine_shared> shared)
-    : shared_(std::move(shared)), owner_(std::make_unique<platform_flow_owner_holder>()) {}
+    : shared_(std::move(shared)), owner_(platform::make_flow_owner()) {}
 flow_classifier::~flow_classifier() = default;
 
 platform::verdict flow_classifier::classify(const uint8_t* data, size_t len) {
@@ -26,8 +21,7 @@ platform::verdict flow_classifier::classify(const uint8_t* data, size_t len) {
     c.direct++;
     return platform::verdict::direct;
   }
-  auto pid =
-      owner_->impl->owner(*v, shared_->targets(), [this](const std::string& exe) { return shared_->is_target(exe); });
+  auto pid = owner_->owner(*v, shared_->targets(), [this](const std::string& exe) { return shared_->is_target(exe); });
   if (!pid || *pid == 0) {
     c.direct++;
     return platform::verdict::direct;
@@ -53,10 +47,6 @@ struct reader_thread {
     if (handle) handle->shutdown();
     if (thread.joinable()) thread.join();
   }
-};
-
-struct reader_state {
-  std::shared_ptr<reader_thread> reader;
 };
 
 }  // namespace

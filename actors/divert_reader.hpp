@@ -6,6 +6,9 @@
 #include "platform/divert.hpp"
 
 namespace drover {
+namespace platform {
+class flow_owner;
+}
 
 /// Decides one new flow from its first packet: who owns it, and so whether
 /// it is redirected, sent direct or refused. Runs on the capture thread.
@@ -17,7 +20,7 @@ class flow_classifier {
 
  private:
   std::shared_ptr<engine_shared> shared_;
-  std::unique_ptr<class platform_flow_owner_holder> owner_;
+  std::unique_ptr<platform::flow_owner> owner_;
 };
 
 /// Spawned detached: runs the capture loop on its own thread and tells the
