@@ -35,7 +35,7 @@ config_watch_actor::behavior_type config_watch(config_watch_actor::pointer self,
         if (now != *last) {
           *last = now;
           // The supervisor re-reads and validates: one parser, one place.
-          self->send(parent, config_changed{});
+          self->send(parent, reload_atom_v);
         }
         self->delayed_send(self, std::chrono::seconds(1), watch_atom_v);
       },

@@ -26,8 +26,7 @@ class engine_env {
                                         supervisor_actor parent) = 0;
   virtual divert_reader_actor spawn_reader(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
                                            supervisor_actor parent, platform::divert_options opts) = 0;
-  virtual procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
-                                       supervisor_actor parent) = 0;
+  virtual procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared> shared) = 0;
   virtual upstream_monitor_actor spawn_monitor(caf::actor_system& sys, config::proxy_section proxy,
                                                supervisor_actor parent) = 0;
   /// Runs the health probe; the answer arrives as probe_result{generation}.

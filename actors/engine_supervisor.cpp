@@ -130,7 +130,7 @@ void run_action(self_ptr self, fsm::action a, const std::string& cause) {
   switch (a) {
     case fsm::action::scan_processes:
       st.shared->set_targets(st.env->scan_targets(*st.shared));
-      if (!st.scanner) st.scanner = watched(self, st.env->spawn_scanner(self->system(), st.shared, me(self)));
+      if (!st.scanner) st.scanner = watched(self, st.env->spawn_scanner(self->system(), st.shared));
       break;
     case fsm::action::health_check:
       break;  // runs once the capture is open, see open_divert
@@ -341,7 +341,6 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
         return true;
       },
       [self](status_atom) { return make_snapshot(self); },
-      [](target_pids&) {},
       [self](upstream_failure& f) {
         spdlog::warn("upstream {}: {}", f.step, f.message);
         auto& st = self->state;
@@ -377,7 +376,7 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
         apply(self, fsm::event::resume);
       },
       [self](heartbeat_atom) { heartbeat(self); },
-      [self](config_changed&) { reload_config(self); },
+      [self](reload_atom) { reload_config(self); },
   };
 }
 

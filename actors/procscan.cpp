@@ -18,20 +18,13 @@ std::vector<uint32_t> scan_targets(const engine_shared& shared) {
   return out;
 }
 
-procscan_actor::behavior_type procscan(procscan_actor::pointer self, std::shared_ptr<engine_shared> shared,
-                                       supervisor_actor parent) {
+procscan_actor::behavior_type procscan(procscan_actor::pointer self, std::shared_ptr<engine_shared> shared) {
   report_exceptions(self);
   constexpr auto interval = std::chrono::seconds(2);
-  auto last = std::make_shared<std::vector<uint32_t>>(shared->targets());
   self->delayed_send(self, interval, scan_atom_v);
   return {
       [=](scan_atom) {
-        auto now = scan_targets(*shared);
-        shared->set_targets(now);
-        if (now != *last) {
-          *last = now;
-          self->send(parent, target_pids{now});
-        }
+        shared->set_targets(scan_targets(*shared));
         self->delayed_send(self, interval, scan_atom_v);
       },
   };

@@ -31,9 +31,8 @@ class real_env final : public engine_env {
                                    supervisor_actor parent, platform::divert_options opts) override {
     return sys.spawn<caf::detached>(divert_reader, std::move(shared), parent, opts);
   }
-  procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
-                               supervisor_actor parent) override {
-    return sys.spawn(procscan, std::move(shared), parent);
+  procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared> shared) override {
+    return sys.spawn(procscan, std::move(shared));
   }
   upstream_monitor_actor spawn_monitor(caf::actor_system& sys, config::proxy_section proxy,
                                        supervisor_actor parent) override {

@@ -33,15 +33,6 @@ typename Inspector::result_type inspect(Inspector& f, status_snapshot& x) {
            x.flows_refused);
 }
 
-/// The set of target PIDs changed (procscan -> supervisor).
-struct target_pids {
-  std::vector<uint32_t> pids;
-};
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, target_pids& x) {
-  return f(caf::meta::type_name("target_pids"), x.pids);
-}
-
 /// A relay could not use the upstream (relay -> supervisor). `unreachable`
 /// means the proxy itself did not answer (E3: proxy unreachable).
 struct upstream_failure {
@@ -87,26 +78,14 @@ typename Inspector::result_type inspect(Inspector& f, relay_closed& x) {
   return f(caf::meta::type_name("relay_closed"), x.bytes_in, x.bytes_out, x.error);
 }
 
-/// The config file changed (config_watch -> supervisor). `error` set: the
-/// edit is broken ("file:line:col: ...") and the running config stays.
-struct config_changed {
-  std::string error;
-};
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, config_changed& x) {
-  return f(caf::meta::type_name("config_changed"), x.error);
-}
-
 }  // namespace drover
 
 CAF_BEGIN_TYPE_ID_BLOCK(drover, caf::first_custom_type_id)
 CAF_ADD_TYPE_ID(drover, (drover::status_snapshot))
-CAF_ADD_TYPE_ID(drover, (drover::target_pids))
 CAF_ADD_TYPE_ID(drover, (drover::upstream_failure))
 CAF_ADD_TYPE_ID(drover, (drover::divert_lost))
 CAF_ADD_TYPE_ID(drover, (drover::probe_result))
 CAF_ADD_TYPE_ID(drover, (drover::relay_closed))
-CAF_ADD_TYPE_ID(drover, (drover::config_changed))
 CAF_ADD_ATOM(drover, drover, start_atom, "start")
 CAF_ADD_ATOM(drover, drover, stop_atom, "stop")
 CAF_ADD_ATOM(drover, drover, retry_atom, "retry")
@@ -120,6 +99,7 @@ CAF_ADD_ATOM(drover, drover, close_atom, "close")
 CAF_ADD_ATOM(drover, drover, ports_atom, "ports")
 CAF_ADD_ATOM(drover, drover, heartbeat_atom, "heartbeat")
 CAF_ADD_ATOM(drover, drover, watch_atom, "watch")
+CAF_ADD_ATOM(drover, drover, reload_atom, "reload")
 CAF_END_TYPE_ID_BLOCK(drover)
 
 namespace drover {
@@ -127,10 +107,10 @@ namespace drover {
 /// The engine's root: state machine, E3 rules, children.
 using supervisor_actor =
     caf::typed_actor<caf::reacts_to<start_atom>, caf::replies_to<stop_atom>::with<bool>, caf::reacts_to<retry_atom>,
-                     caf::replies_to<status_atom>::with<status_snapshot>, caf::reacts_to<target_pids>,
-                     caf::reacts_to<upstream_failure>, caf::reacts_to<divert_lost>, caf::reacts_to<probe_result>,
-                     caf::reacts_to<tick_atom>, caf::reacts_to<reopen_atom>, caf::reacts_to<sleep_atom>,
-                     caf::reacts_to<resume_atom>, caf::reacts_to<heartbeat_atom>, caf::reacts_to<config_changed>>;
+                     caf::replies_to<status_atom>::with<status_snapshot>, caf::reacts_to<upstream_failure>,
+                     caf::reacts_to<divert_lost>, caf::reacts_to<probe_result>, caf::reacts_to<tick_atom>,
+                     caf::reacts_to<reopen_atom>, caf::reacts_to<sleep_atom>, caf::reacts_to<resume_atom>,
+                     caf::reacts_to<heartbeat_atom>, caf::reacts_to<reload_atom>>;
 
 /// Holds one idle UDP association open; its loss triggers a probe.
 using upstream_monitor_actor = caf::typed_actor<caf::reacts_to<close_atom>>;

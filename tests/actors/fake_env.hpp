@@ -74,7 +74,7 @@ class fake_env final : public engine_env {
                                    platform::divert_options) override {
     return sys.spawn(fake_reader);
   }
-  procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared>, supervisor_actor) override {
+  procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared>) override {
     return sys.spawn(fake_scanner);
   }
   upstream_monitor_actor spawn_monitor(caf::actor_system& sys, config::proxy_section, supervisor_actor) override {
