@@ -48,9 +48,9 @@ struct opener : std::enable_shared_from_this<opener> {
     done(std::move(r));
   }
 
-  void start(const upstream_info& up) {
+  void start(const upstream_info& up, std::chrono::milliseconds timeout) {
     auto self = shared_from_this();
-    timer.expires_after(up.connect_timeout);
+    timer.expires_after(timeout);
     timer.async_wait([self](asio::error_code ec) {
       if (ec || self->finished) return;
       self->timed_out = true;
@@ -119,7 +119,8 @@ void async_socks5_open(tcp::socket& sock, const upstream_info& up, socks5::comma
                        std::function<void(socks5_opened)> done) {
   socks5::credentials creds{up.login, up.password};
   auto o = std::make_shared<opener>(sock, up, cmd, std::move(target), std::move(done), up.auth ? &creds : nullptr);
-  o->start(up);
+  // proxy.udp_associate_timeout bounds voice flows; tcp_connect_timeout the rest.
+  o->start(up, cmd == socks5::command::udp_associate ? up.udp_timeout : up.connect_timeout);
 }
 
 }  // namespace drover
