@@ -291,6 +291,7 @@ status_snapshot make_snapshot(supervisor_pointer self) {
   s.flows_redirected = c.redirected;
   s.flows_direct = c.direct;
   s.flows_refused = c.refused;
+  s.udp_dropped = c.udp_dropped;
   return s;
 }
 

@@ -17,7 +17,8 @@ nlohmann::json to_json(const status_snapshot& s) {
           {"last_error", s.last_error},
           {"flows_redirected", s.flows_redirected},
           {"flows_direct", s.flows_direct},
-          {"flows_refused", s.flows_refused}};
+          {"flows_refused", s.flows_refused},
+          {"udp_dropped", s.udp_dropped}};
 }
 
 std::string to_text(const nlohmann::json& j) {

@@ -24,13 +24,14 @@ struct status_snapshot {
   uint64_t flows_redirected = 0;
   uint64_t flows_direct = 0;
   uint64_t flows_refused = 0;
+  uint64_t udp_dropped = 0;  ///< fragmented, malformed or over-queue datagrams
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_snapshot& x) {
   return f(caf::meta::type_name("status_snapshot"), x.state, x.detail, x.uptime_s, x.bytes_in, x.bytes_out, x.tcp_flows,
            x.udp_flows, x.target_pids, x.reconnect_attempt, x.last_error, x.flows_redirected, x.flows_direct,
-           x.flows_refused);
+           x.flows_refused, x.udp_dropped);
 }
 
 /// A relay could not use the upstream (relay -> supervisor). `unreachable`

@@ -76,6 +76,7 @@ in_c "$E2E_DIR/plaincurl" -sS --max-time 5 "http://[$IP6_F]:8086/" >/dev/null ||
 echo "status"
 engine_status | sed 's/^/    /' >&2
 [ "$(engine_field last_error)" = "" ] || fail "unexpected last_error: $(engine_field last_error)"
+[ "$(engine_field udp_dropped)" = 0 ] || fail "$(engine_field udp_dropped) UDP datagrams dropped on a quiet path"
 
 # clean_stop LABEL CMD...: CMD stops the engine; it must be gone within
 # 500 ms (CMD included) with nothing of Drover's left behind.
