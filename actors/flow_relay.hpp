@@ -20,7 +20,9 @@ template <class Session>
 void launch_flow(caf::actor_system& sys, const std::shared_ptr<Session>& session, supervisor_actor parent,
                  const char* proto) {
   std::weak_ptr<Session> weak = session;
-  auto actor = sys.spawn(flow_relay, std::function<void()>([weak] {
+  // Lazy: the actor is scheduled only when it first hears from the session,
+  // so accepting a flow wakes no scheduler thread.
+  auto actor = sys.spawn<caf::lazy_init>(flow_relay, std::function<void()>([weak] {
                            if (auto s = weak.lock()) s->post_close();
                          }),
                          session->id(), std::string(proto) + " to " + session->original_dst().to_string());

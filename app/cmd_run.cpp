@@ -76,9 +76,12 @@ int cmd_run(const options& o) {
   cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::seconds(1)});
   // After each message a worker spins, then polls every 50 us for 500 rounds
   // by default: with timers firing every second that alone cost ~2 % of a
-  // core while idle (bench: idle CPU). Go to the condition variable sooner.
+  // core while idle (bench: idle CPU), and each 50 us nap is a context switch
+  // competing with the data plane on two cores (bench: connect latency, +200
+  // us per connection with even 10 naps). Spin briefly, then the condition
+  // variable.
   cfg.set("work-stealing.aggressive-poll-attempts", 10);
-  cfg.set("work-stealing.moderate-poll-attempts", 10);
+  cfg.set("work-stealing.moderate-poll-attempts", 0);
   caf::actor_system sys{cfg};
   platform::control_server control;
   supervisor_options so;
