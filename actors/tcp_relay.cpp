@@ -11,6 +11,8 @@ using asio::ip::tcp;
 namespace {
 constexpr size_t initial_buffer = 4 * 1024;
 constexpr size_t max_buffer = 64 * 1024;
+// Chunks moved per turn before yielding the io thread to other flows.
+constexpr int splice_batch = 16;
 }  // namespace
 
 tcp_session::tcp_session(std::shared_ptr<data_plane> dp, tcp::socket client, endpoint original_dst,
@@ -20,7 +22,9 @@ tcp_session::tcp_session(std::shared_ptr<data_plane> dp, tcp::socket client, end
       upstream_(dp_->io()),
       dst_(std::move(original_dst)),
       shared_(std::move(shared)),
-      id_(shared_->counters.next_flow_id++) {
+      id_(shared_->counters.next_flow_id++),
+      up_{&client_, &upstream_, true, {}, nullptr},
+      down_{&upstream_, &client_, false, {}, nullptr} {
   shared_->counters.tcp_flows++;
 }
 
@@ -38,19 +42,21 @@ void tcp_session::start(done_fn done) {
     asio::error_code ignored;
     self->upstream_.set_option(tcp::no_delay(true), ignored);
     self->client_.set_option(tcp::no_delay(true), ignored);
+    // Splicing calls the kernel directly: the descriptors must not block.
+    self->upstream_.native_non_blocking(true, ignored);
+    self->client_.native_non_blocking(true, ignored);
     // Small at first: an idle flow costs 8 KB, not 128 (bench: RSS at 1,000
-    // flows); a busy direction doubles its buffer up to 64 KB.
-    self->up_buf_.resize(initial_buffer);
-    self->down_buf_.resize(initial_buffer);
+    // flows); a busy direction doubles its buffer up to 64 KB, then splices.
+    self->up_.buf.resize(initial_buffer);
+    self->down_.buf.resize(initial_buffer);
     auto pump_both = [self] {
-      self->pump(self->client_, self->upstream_, self->up_buf_, true);
-      self->pump(self->upstream_, self->client_, self->down_buf_, false);
+      self->pump(self->up_);
+      self->pump(self->down_);
     };
     if (r.leftover.empty()) return pump_both();
     // Bytes the destination sent right behind the SOCKS reply.
     auto data = std::make_shared<std::vector<uint8_t>>(std::move(r.leftover));
-    self->bytes_in_ += data->size();
-    self->shared_->counters.bytes_in += data->size();
+    self->count(self->down_, data->size());
     asio::async_write(self->client_, asio::buffer(*data), [self, data, pump_both](asio::error_code e, size_t) {
       if (e) return self->finish("client write failed: " + e.message());
       pump_both();
@@ -58,33 +64,85 @@ void tcp_session::start(done_fn done) {
   });
 }
 
-void tcp_session::pump(tcp::socket& from, tcp::socket& to, std::vector<uint8_t>& buf, bool upstream) {
+void tcp_session::count(direction& d, size_t n) {
+  auto& c = shared_->counters;
+  if (d.upstream) {
+    bytes_out_ += n;
+    c.bytes_out.fetch_add(n, std::memory_order_relaxed);
+  } else {
+    bytes_in_ += n;
+    c.bytes_in.fetch_add(n, std::memory_order_relaxed);
+  }
+}
+
+void tcp_session::on_error(const asio::error_code& e) { finish(e == asio::error::operation_aborted ? "" : e.message()); }
+
+void tcp_session::on_eof(direction& d) {
+  // Half-close: pass the FIN on, keep the other direction running.
+  asio::error_code ignored;
+  d.to->shutdown(tcp::socket::shutdown_send, ignored);
+  if (--open_directions_ == 0) finish("");
+}
+
+void tcp_session::pump(direction& d) {
   auto self = shared_from_this();
-  from.async_read_some(asio::buffer(buf), [self, &from, &to, &buf, upstream](asio::error_code e, size_t n) {
-    if (e) {
-      if (e != asio::error::eof) return self->finish(e == asio::error::operation_aborted ? "" : e.message());
-      // Half-close: pass the FIN on, keep the other direction running.
-      asio::error_code ignored;
-      to.shutdown(tcp::socket::shutdown_send, ignored);
-      if (--self->open_directions_ == 0) self->finish("");
-      return;
-    }
-    auto& c = self->shared_->counters;
-    if (upstream) {
-      self->bytes_out_ += n;
-      c.bytes_out.fetch_add(n, std::memory_order_relaxed);
-    } else {
-      self->bytes_in_ += n;
-      c.bytes_in.fetch_add(n, std::memory_order_relaxed);
-    }
-    bool full = n == buf.size();
-    asio::async_write(to, asio::buffer(buf.data(), n),
-                      [self, &from, &to, &buf, upstream, full](asio::error_code we, size_t) {
-                        if (we) return self->finish(we == asio::error::operation_aborted ? "" : we.message());
-                        if (full && buf.size() < max_buffer) buf.resize(buf.size() * 2);
-                        self->pump(from, to, buf, upstream);
-                      });
+  d.from->async_read_some(asio::buffer(d.buf), [self, &d](asio::error_code e, size_t n) {
+    if (e) return e == asio::error::eof ? self->on_eof(d) : self->on_error(e);
+    self->count(d, n);
+    bool full = n == d.buf.size();
+    asio::async_write(*d.to, asio::buffer(d.buf.data(), n), [self, &d, full](asio::error_code we, size_t) {
+      if (we) return self->on_error(we);
+      if (full) self->grow(d);
+      if (d.pipe) return self->splice_pump(d);
+      self->pump(d);
+    });
   });
+}
+
+void tcp_session::grow(direction& d) {
+  if (d.buf.size() < max_buffer) {
+    d.buf.resize(d.buf.size() * 2);
+    return;
+  }
+  // Bulk: from now on the bytes go socket to socket inside the kernel (one
+  // copy fewer per byte, bench: TCP throughput). No pipe, no harm: keep copying.
+  auto pipe = std::make_unique<platform::splice_pipe>();
+  if (!pipe->open()) return;
+  d.pipe = std::move(pipe);
+  std::vector<uint8_t>().swap(d.buf);
+}
+
+void tcp_session::splice_pump(direction& d) {
+  if (finished_) return;
+  auto self = shared_from_this();
+  for (int i = 0; i < splice_batch; ++i) {
+    if (d.pipe->pending() > 0) {
+      auto t = d.pipe->drain(d.to->native_handle());
+      if (t.k == platform::transfer::kind::failed) return finish(platform::error_text(t.os_error));
+      if (t.k == platform::transfer::kind::would_block)
+        return d.to->async_wait(tcp::socket::wait_write, [self, &d](asio::error_code e) {
+          if (e) return self->on_error(e);
+          self->splice_pump(d);
+        });
+      continue;
+    }
+    auto t = d.pipe->fill(d.from->native_handle());
+    switch (t.k) {
+      case platform::transfer::kind::moved:
+        count(d, t.bytes);
+        continue;
+      case platform::transfer::kind::would_block:
+        return d.from->async_wait(tcp::socket::wait_read, [self, &d](asio::error_code e) {
+          if (e) return self->on_error(e);
+          self->splice_pump(d);
+        });
+      case platform::transfer::kind::eof:
+        return on_eof(d);
+      case platform::transfer::kind::failed:
+        return finish(platform::error_text(t.os_error));
+    }
+  }
+  asio::post(dp_->io(), [self, &d] { self->splice_pump(d); });
 }
 
 void tcp_session::finish(std::string error, std::optional<upstream_failure> f) {

@@ -8,6 +8,7 @@
 #include "actors/data_plane.hpp"
 #include "actors/engine_shared.hpp"
 #include "messages/messages.hpp"
+#include "platform/splice_pipe.hpp"
 
 namespace drover {
 
@@ -26,7 +27,21 @@ class tcp_session : public session_base, public std::enable_shared_from_this<tcp
   uint64_t id() const { return id_; }
 
  private:
-  void pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, std::vector<uint8_t>& buf, bool upstream);
+  /// One direction of the flow: copied through `buf` while it is small, moved
+  /// in the kernel through `pipe` once it proves to be bulk.
+  struct direction {
+    asio::ip::tcp::socket* from;
+    asio::ip::tcp::socket* to;
+    bool upstream;
+    std::vector<uint8_t> buf;
+    std::unique_ptr<platform::splice_pipe> pipe;
+  };
+  void pump(direction& d);
+  void splice_pump(direction& d);
+  void grow(direction& d);
+  void count(direction& d, size_t n);
+  void on_eof(direction& d);
+  void on_error(const asio::error_code& e);
   void finish(std::string error, std::optional<upstream_failure> f = std::nullopt);
 
   std::shared_ptr<data_plane> dp_;
@@ -35,7 +50,7 @@ class tcp_session : public session_base, public std::enable_shared_from_this<tcp
   endpoint dst_;
   std::shared_ptr<engine_shared> shared_;
   uint64_t id_;
-  std::vector<uint8_t> up_buf_, down_buf_;
+  direction up_, down_;
   uint64_t bytes_in_ = 0, bytes_out_ = 0;
   int open_directions_ = 2;
   bool finished_ = false;
