@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace drover {
 
@@ -34,6 +35,9 @@ class data_plane : public std::enable_shared_from_this<data_plane> {
   void remove(uint64_t id);
   /// Runs `f` on the io thread.
   void post(std::function<void()> f) { asio::post(io_, std::move(f)); }
+  /// One receive buffer shared by every session (io thread only, never held
+  /// across a wait): a UDP flow then costs a few hundred bytes, not 64 KB.
+  asio::mutable_buffer scratch() { return asio::buffer(scratch_); }
 
  private:
   asio::io_context io_;
@@ -41,6 +45,7 @@ class data_plane : public std::enable_shared_from_this<data_plane> {
   std::thread thread_;
   std::unordered_map<uint64_t, std::weak_ptr<session_base>> sessions_;
   uint64_t next_id_ = 1;
+  std::vector<uint8_t> scratch_ = std::vector<uint8_t>(65536);
 };
 
 }  // namespace drover

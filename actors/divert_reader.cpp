@@ -11,7 +11,13 @@
 namespace drover {
 
 flow_classifier::flow_classifier(std::shared_ptr<engine_shared> shared)
-    : shared_(std::move(shared)), owner_(platform::make_flow_owner()) {}
+    : shared_(std::move(shared)), owner_(platform::make_flow_owner()) {
+  if (owner_->reports_new_processes())
+    spdlog::info("flow owner: new processes reported by the kernel");
+  else
+    spdlog::warn("flow owner: the kernel reports no new processes here; each flow no target owns costs a scan of "
+                 "every process");
+}
 flow_classifier::~flow_classifier() = default;
 
 platform::verdict flow_classifier::classify(const uint8_t* data, size_t len) {

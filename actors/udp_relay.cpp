@@ -53,8 +53,8 @@ void udp_session::on_associated(const endpoint& relay) {
   if (!ec) (void)platform::set_own_mark(relay_.native_handle());
   if (!ec) relay_.connect(ep, ec);
   if (ec) return finish("cannot reach the UDP relay " + relay.to_string() + ": " + ec.message());
+  relay_.non_blocking(true, ec);
   ready_ = true;
-  rx_.resize(65536);
   watch_control();
   read_replies();
   for (auto& d : pending_) transmit(d.data(), d.size());
@@ -91,29 +91,40 @@ void udp_session::transmit(const uint8_t* data, size_t len) {
 
 void udp_session::read_replies() {
   auto self = shared_from_this();
-  relay_.async_receive(asio::buffer(rx_), [self](asio::error_code ec, size_t n) {
+  // Wait, then drain into the data plane's shared buffer: no buffer per flow.
+  relay_.async_wait(udp::socket::wait_read, [self](asio::error_code ec) {
     if (ec) return self->finish(ec == asio::error::operation_aborted ? "" : "relay receive failed: " + ec.message());
-    auto d = socks5::udp_decapsulate(self->rx_.data(), n);
-    if (!d) {
-      self->shared_->counters.udp_dropped++;  // FRAG != 0 or malformed: dropped, counted
-    } else {
-      // The app's connected socket only accepts replies from the address it
-      // sent to: answer from the original destination.
-      const endpoint& from = d->source.k == endpoint::kind::v4 ? d->source : self->dst_;
-      packet::ipv4_addr src{from.ip[0], from.ip[1], from.ip[2], from.ip[3]};
-      packet::ipv4_addr dst{self->client_.ip[0], self->client_.ip[1], self->client_.ip[2], self->client_.ip[3]};
-      auto pkt = packet::make_udp_v4(src, from.port, dst, self->client_.port, self->rx_.data() + d->payload_offset,
-                                     d->payload_len);
-      if (!pkt.empty() && self->raw_->send(pkt, self->client_).ok()) {
-        self->bytes_in_ += d->payload_len;
-        self->shared_->counters.bytes_in.fetch_add(d->payload_len, std::memory_order_relaxed);
-        self->last_activity_ = std::chrono::steady_clock::now();
-      } else {
-        self->shared_->counters.udp_dropped++;
-      }
+    auto buf = self->dp_->scratch();
+    for (int i = 0; i < 64; ++i) {
+      size_t n = self->relay_.receive(buf, 0, ec);
+      if (ec == asio::error::would_block) break;
+      if (ec) return self->finish("relay receive failed: " + ec.message());
+      self->deliver(static_cast<const uint8_t*>(buf.data()), n);
+      if (self->finished_) return;
     }
     self->read_replies();
   });
+}
+
+void udp_session::deliver(const uint8_t* data, size_t n) {
+  auto d = socks5::udp_decapsulate(data, n);
+  if (!d) {
+    shared_->counters.udp_dropped++;  // FRAG != 0 or malformed: dropped, counted
+    return;
+  }
+  // The app's connected socket only accepts replies from the address it
+  // sent to: answer from the original destination.
+  const endpoint& from = d->source.k == endpoint::kind::v4 ? d->source : dst_;
+  packet::ipv4_addr src{from.ip[0], from.ip[1], from.ip[2], from.ip[3]};
+  packet::ipv4_addr dst{client_.ip[0], client_.ip[1], client_.ip[2], client_.ip[3]};
+  auto pkt = packet::make_udp_v4(src, from.port, dst, client_.port, data + d->payload_offset, d->payload_len);
+  if (pkt.empty() || !raw_->send(pkt, client_).ok()) {
+    shared_->counters.udp_dropped++;
+    return;
+  }
+  bytes_in_ += d->payload_len;
+  shared_->counters.bytes_in.fetch_add(d->payload_len, std::memory_order_relaxed);
+  last_activity_ = std::chrono::steady_clock::now();
 }
 
 void udp_session::watch_control() {

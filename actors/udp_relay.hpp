@@ -36,6 +36,7 @@ class udp_session : public session_base, public std::enable_shared_from_this<udp
  private:
   void on_associated(const endpoint& relay);
   void read_replies();
+  void deliver(const uint8_t* data, size_t n);
   void watch_control();
   void arm_idle();
   void transmit(const uint8_t* data, size_t len);
@@ -53,7 +54,6 @@ class udp_session : public session_base, public std::enable_shared_from_this<udp
   asio::steady_timer idle_;
   std::chrono::steady_clock::time_point last_activity_;
   std::deque<std::vector<uint8_t>> pending_;
-  std::vector<uint8_t> rx_;
   uint8_t control_buf_[64];
   bool ready_ = false;
   bool finished_ = false;

@@ -45,12 +45,16 @@ targets = [
     ("TCP upload vs proxychains4", ratio("drover.tcp_up_1", "proxychains.tcp_up_1"), ">=", 0.9),
     ("TCP download vs proxychains4", ratio("drover.tcp_down_1", "proxychains.tcp_down_1"), ">=", 0.9),
     ("TCP 8-stream upload vs redsocks", ratio("drover.tcp_up_8", "redsocks.tcp_up_8"), ">=", 1.0),
+    ("TCP 8-stream download vs redsocks", ratio("drover.tcp_down_8", "redsocks.tcp_down_8"), ">=", 1.0),
+    ("TCP 8-stream upload vs proxychains4", ratio("drover.tcp_up_8", "proxychains.tcp_up_8"), ">=", 0.9),
+    ("TCP 8-stream download vs proxychains4", ratio("drover.tcp_down_8", "proxychains.tcp_down_8"), ">=", 0.9),
     ("connect p50 added over proxychains4 (us)", added("drover.conn_p50_us", "proxychains.conn_p50_us"), "<=", 100),
     ("UDP RTT p99 added over direct (us)", added("drover.udp_p99_us", "direct.udp_p99_us"), "<=", 300),
     ("UDP loss at voice load", g("drover.udp_loss"), "<=", 0.0),
     ("non-target throughput, engine on vs off", ratio("drover.nontarget_up_1", "direct.nontarget_up_1"), ">=", 0.95),
     ("idle CPU (% of a core)", g("drover.idle_cpu_pct"), "<", 0.5),
     ("RSS at 1,000 flows (MB)", g("drover.rss_mb_at_1000"), "<", 30),
+    (f"soak RSS drift over {g('drover.soak_secs') or 0:.0f} s (MB)", g("drover.soak_drift_mb"), "<", 5),
 ]
 
 
@@ -95,7 +99,10 @@ for metric, label, unit in [("tcp_up_1", "TCP upload, 1 stream", "bps"), ("tcp_d
                             ("conn_per_s", "sequential connections/s", ""), ("conn_p50_us", "connect→first byte p50 (µs)", ""),
                             ("conn_p99_us", "connect→first byte p99 (µs)", ""), ("udp_p50_us", "UDP RTT p50, 20×50/s (µs)", ""),
                             ("udp_p99_us", "UDP RTT p99, 20×50/s (µs)", ""), ("udp_loss", "UDP loss", ""),
-                            ("nontarget_up_1", "non-target TCP upload", "bps")]:
+                            ("conc_per_s", f"{200} concurrent connections, per s", ""),
+                            ("udp_max_pps", "UDP highest rate with ≤ 0.1 % loss (datagrams/s)", ""),
+                            ("nontarget_up_1", "non-target TCP upload", "bps"),
+                            ("nontarget_conn_p50_us", "non-target connect→first byte p50 (µs)", "")]:
     cells = [fmt(g(f"{m}.{metric}"), unit) for m in ["direct", "proxychains", "redsocks", "drover"]]
     rows.append(f"| {label} | " + " | ".join(cells) + " |")
 
@@ -119,6 +126,16 @@ Raw numbers: `bench/results/e2e-*.json`, `bench/results/raw-*.txt`, `bench/resul
 |---|---|---|---|---|
 """ + "\n".join(rows) + f"""
 
+For non-target traffic, "direct" is the engine off and "Drover" the engine on. Connection
+tracking alone (one NAT rule that never matches, as any REDIRECT setup loads) gives
+{fmt(g('conntrack.nontarget_up_1'), 'bps')} for the same non-target upload
+({fmt(ratio('conntrack.nontarget_up_1', 'direct.nontarget_up_1'))}× engine-off).
+
+Soak: {fmt(g('drover.soak_secs'))} s of mixed target traffic ({fmt(g('drover.soak_rounds'))} rounds of a 2 MB fetch, 50
+sequential and 50 concurrent connections, 200 UDP datagrams on 4 flows): RSS
+{fmt(g('drover.soak_rss_start_mb'))} MB after warm-up, {fmt(g('drover.soak_rss_end_mb'))} MB at the end, {fmt(g('drover.soak_rss_max_mb'))} MB at most.
+Wall time of this run: {fmt(g('bench.wall_secs'))} s.
+
 Drover's idle CPU: {fmt(g('drover.idle_cpu_pct'))} % of a core. RSS: """ + ", ".join(
     f"{k.split('_at_')[1]} flows {fmt(v)} MB" for k, v in sorted(med.items(), key=lambda kv: int(kv[0].split('_at_')[1]) if '_at_' in kv[0] else 0)
     if k.startswith("drover.rss_mb_at_")) + """.
@@ -132,8 +149,8 @@ Drover's idle CPU: {fmt(g('drover.idle_cpu_pct'))} % of a core. RSS: """ + ", ".
 ## Commands
 
 ```
-./dev bench --quick   # ~3 min: 3 rounds, 3 s per iperf3 run, 300 connections
-./dev bench           # full: 5 rounds, 10 s runs, 2,000 connections, 10,000-flow RSS
+./dev bench --quick   # < 3 min: 3 rounds, 1 s per iperf3 run, 300 connections, 15 s soak
+./dev bench           # full: 5 rounds, 10 s runs, 2,000 connections, 10,000-flow RSS, 10 min soak
 ```
 """
 with open(out_md, "w") as f:

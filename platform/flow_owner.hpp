@@ -20,6 +20,9 @@ class flow_owner {
   /// returned (the owner is not a target).
   virtual result<uint32_t> owner(const packet::view& v, const std::vector<uint32_t>& candidates,
                                  const std::function<bool(const std::string&)>& is_target) = 0;
+  /// True when the OS tells us of new processes, so a flow no known target
+  /// owns is checked against the newcomers only, not every process.
+  virtual bool reports_new_processes() const = 0;
 };
 
 std::unique_ptr<flow_owner> make_flow_owner();

@@ -12,8 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "platform/linux/proc_events.hpp"
 #include "platform/process_table.hpp"
 
 namespace drover::platform {
@@ -134,6 +136,8 @@ bool process_has_socket(uint32_t pid, const std::string& link) {
 
 class linux_flow_owner final : public flow_owner {
  public:
+  linux_flow_owner() { events_.open(); }
+  bool reports_new_processes() const override { return events_.is_open(); }
   result<uint32_t> owner(const packet::view& v, const std::vector<uint32_t>& candidates,
                          const std::function<bool(const std::string&)>& is_target) override {
     if (nl_.fd() < 0) return make_error("owner", "cannot open a sock_diag socket");
@@ -155,15 +159,44 @@ class linux_flow_owner final : public flow_owner {
     std::string link = "socket:[" + std::to_string(inode) + "]";
     for (uint32_t pid : candidates)
       if (process_has_socket(pid, link)) return pid;
-    // Not one of the known targets: maybe a target that started after the
-    // last scan. Only processes with a target's name are searched.
-    for (auto& p : list_processes())
-      if (is_target(p.exe) && process_has_socket(p.pid, link)) return p.pid;
-    return uint32_t{0};
+    return newcomer_owning(link, candidates, is_target);
   }
 
  private:
+  // Not one of the known targets: maybe a target that started after the last
+  // scan (new PID, connecting at once). Only processes with a target's name
+  // are searched: those the kernel reported since the last look (kept until
+  // the scan lists them or they exit), or, without reports, all of them.
+  uint32_t newcomer_owning(const std::string& link, const std::vector<uint32_t>& candidates,
+                           const std::function<bool(const std::string&)>& is_target) {
+    bool lost = !events_.is_open();
+    if (!lost) {
+      auto b = events_.drain();
+      lost = b.lost;
+      for (uint32_t pid : b.pids)
+        if (!known(pid) && is_target(exe_name(pid))) newcomers_.push_back(pid);
+    }
+    if (lost)
+      for (auto& p : list_processes())
+        if (!known(p.pid) && is_target(p.exe)) newcomers_.push_back(p.pid);
+    uint32_t found = 0;
+    newcomers_.erase(std::remove_if(newcomers_.begin(), newcomers_.end(),
+                                    [&](uint32_t pid) {
+                                      bool listed = std::find(candidates.begin(), candidates.end(), pid) !=
+                                                    candidates.end();
+                                      if (listed) return true;
+                                      if (!found && process_has_socket(pid, link)) found = pid;
+                                      return found != pid && !process_exists(pid);
+                                    }),
+                     newcomers_.end());
+    return found;
+  }
+  bool known(uint32_t pid) const { return std::find(newcomers_.begin(), newcomers_.end(), pid) != newcomers_.end(); }
+  static bool process_exists(uint32_t pid) { return ::access(("/proc/" + std::to_string(pid)).c_str(), F_OK) == 0; }
+
   netlink_socket nl_;
+  proc_events events_;
+  std::vector<uint32_t> newcomers_;
 };
 
 }  // namespace

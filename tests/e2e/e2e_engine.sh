@@ -59,7 +59,12 @@ for i in 1 2 3 4 5; do
   cp "$TESTCLIENT" "$E2E_DIR/new$i"; mv "$E2E_DIR/new$i" "$E2E_DIR/droverclient"  # new inode, new PID each run
   run_ok "$T" http "$IP_F" 8080 /
 done
+# ...and its forked helper (no exec of its own) too.
+cp "$TESTCLIENT" "$E2E_DIR/new6"; mv "$E2E_DIR/new6" "$E2E_DIR/droverclient"
+run_ok "$T" fork http "$IP_F" 8080 /
 [ "$(far_direct_from_client)" -eq "$d0" ] || fail "a newly started target leaked"
+# Newcomers were found from the kernel's process events, not a scan of all.
+grep -q "new processes reported by the kernel" "$E2E_DIR/engine.log" || fail "no process events: $(grep -i 'flow owner' "$E2E_DIR/engine.log")"
 
 echo "IPv6 of a target is refused fast (never direct); non-targets' IPv6 goes direct"
 wait_port in_c "$IP6_F" 8086

@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -139,6 +140,7 @@ int tcpseq(const char* ip, int port, int n) {
 }
 
 int tcpconc(const char* ip, int port, int n) {
+  auto t0 = std::chrono::steady_clock::now();
   std::atomic<int> failed{0};
   std::mutex mu;
   std::condition_variable cv;
@@ -170,7 +172,8 @@ int tcpconc(const char* ip, int port, int n) {
       ::close(fd);
     });
   for (auto& t : ts) t.join();
-  std::printf("%s connections=%d failed=%d\n", failed ? "fail" : "ok", n, failed.load());
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("%s connections=%d failed=%d ms=%.1f\n", failed ? "fail" : "ok", n, failed.load(), ms);
   return failed ? 1 : 0;
 }
 
@@ -250,6 +253,44 @@ int udprtt(const char* ip, int port, int flows, int rate, int secs) {
   return 0;
 }
 
+// One flow at `pps` datagrams/s of `size` bytes for `secs` seconds against
+// an echo server; loss counts what did not come back (both directions).
+int udprate(const char* ip, int port, int pps, int secs, int size) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  int big = 8 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ip, &sa.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return 1;
+  std::vector<char> pkt(static_cast<size_t>(std::max(size, 8)), 'u'), buf(65536);
+  long sent = 0, got = 0, total = static_cast<long>(pps) * secs;
+  auto start = clk::now();
+  auto drain = [&] {
+    while (::recv(fd, buf.data(), buf.size(), 0) > 0) ++got;
+  };
+  while (sent < total) {
+    // Paced in 1 ms slots so the rate is even, not one burst per second.
+    double elapsed = std::chrono::duration<double>(clk::now() - start).count();
+    long due = std::min(total, static_cast<long>(elapsed * pps) + 1);
+    while (sent < due) {
+      if (::send(fd, pkt.data(), pkt.size(), 0) != static_cast<ssize_t>(pkt.size())) break;
+      ++sent;
+    }
+    drain();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  auto end = clk::now() + std::chrono::milliseconds(500);
+  while (clk::now() < end && got < sent) {
+    drain();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::printf("{\"pps\": %d, \"sent\": %ld, \"received\": %ld, \"loss\": %.5f}\n", pps, sent, got,
+              sent ? 1.0 - static_cast<double>(got) / static_cast<double>(sent) : 1.0);
+  return 0;
+}
+
 // Opens n connections and holds them for `secs` seconds (RSS per flow).
 int hold(const char* ip, int port, int n, int secs) {
   std::vector<int> fds;
@@ -274,12 +315,27 @@ int echoserver(int port) {
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(port));
   if (::bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0 || ::listen(lfd, 4096) < 0) return 1;
-  std::vector<pollfd> fds{{lfd, POLLIN, 0}};
+  // The same port echoes UDP too (benchmark: highest loss-free rate).
+  int ufd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  int big = 8 << 20;
+  setsockopt(ufd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  if (::bind(ufd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return 1;
+  std::vector<pollfd> fds{{lfd, POLLIN, 0}, {ufd, POLLIN, 0}};
   char buf[65536];
   while (true) {
     if (::poll(fds.data(), fds.size(), -1) < 0) continue;
     for (size_t i = fds.size(); i-- > 0;) {
       if (!fds[i].revents) continue;
+      if (fds[i].fd == ufd) {
+        sockaddr_in from{};
+        socklen_t fl = sizeof from;
+        ssize_t n;
+        while ((n = ::recvfrom(ufd, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fl)) >= 0) {
+          ::sendto(ufd, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), fl);
+          fl = sizeof from;
+        }
+        continue;
+      }
       if (fds[i].fd == lfd) {
         int c = ::accept(lfd, nullptr, nullptr);
         if (c >= 0) {
@@ -300,9 +356,20 @@ int echoserver(int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // "fork MODE ...": a child forked without exec runs MODE (a target's
+  // helper process that is no program start of its own).
+  if (argc >= 3 && std::string(argv[1]) == "fork") {
+    pid_t child = ::fork();
+    if (child == 0) return main(argc - 1, argv + 1);
+    int st = 0;
+    ::waitpid(child, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+  }
   if (argc < 3 || (argc < 4 && std::string(argv[1]) != "echoserver")) {
     std::fprintf(stderr,
-                 "usage: %s http IP PORT PATH | udp IP PORT COUNT [FLOWS] | tcpseq IP PORT N | tcpconc IP PORT N\n",
+                 "usage: %s http IP PORT PATH | udp IP PORT COUNT [FLOWS] | tcpseq IP PORT N | tcpconc IP PORT N |\n"
+                 "  tcplat IP PORT N | udprtt IP PORT FLOWS RATE SECS | udprate IP PORT PPS SECS [SIZE] |\n"
+                 "  hold IP PORT N SECS | echoserver PORT\n",
                  argv[0]);
     return 2;
   }
@@ -317,6 +384,8 @@ int main(int argc, char** argv) {
   if (mode == "tcplat" && argc >= 5) return tcplat(ip, port, std::atoi(argv[4]));
   if (mode == "udprtt" && argc >= 7)
     return udprtt(ip, port, std::atoi(argv[4]), std::atoi(argv[5]), std::atoi(argv[6]));
+  if (mode == "udprate" && argc >= 6)
+    return udprate(ip, port, std::atoi(argv[4]), std::atoi(argv[5]), argc >= 7 ? std::atoi(argv[6]) : 200);
   if (mode == "hold" && argc >= 6) return hold(ip, port, std::atoi(argv[4]), std::atoi(argv[5]));
   std::fprintf(stderr, "bad arguments\n");
   return 2;
