@@ -4,7 +4,6 @@
 #include "platform/flow_owner.hpp"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -15,6 +14,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "platform/linux/fd_table_cache.hpp"
 #include "platform/linux/proc_events.hpp"
 #include "platform/process_table.hpp"
 
@@ -116,24 +116,6 @@ uint32_t lookup_inode(int fd, const query& q) {
   }
 }
 
-bool process_has_socket(uint32_t pid, const std::string& link) {
-  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return false;
-  bool hit = false;
-  char buf[64];
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    ssize_t n = ::readlinkat(::dirfd(d), e->d_name, buf, sizeof buf);
-    if (n == static_cast<ssize_t>(link.size()) && std::memcmp(buf, link.data(), link.size()) == 0) {
-      hit = true;
-      break;
-    }
-  }
-  ::closedir(d);
-  return hit;
-}
-
 class linux_flow_owner final : public flow_owner {
  public:
   linux_flow_owner() { events_.open(); }
@@ -156,10 +138,12 @@ class linux_flow_owner final : public flow_owner {
       if (inode) break;
     }
     if (!inode) return uint32_t{0};
-    std::string link = "socket:[" + std::to_string(inode) + "]";
-    for (uint32_t pid : candidates)
-      if (process_has_socket(pid, link)) return pid;
-    return newcomer_owning(link, candidates, is_target);
+    // Known targets: first what they opened since the last look (a target's
+    // new flow is there), then all of it.
+    for (bool only_new : {true, false})
+      for (uint32_t pid : candidates)
+        if (fds_.holds(pid, inode, only_new)) return pid;
+    return newcomer_owning(inode, candidates, is_target);
   }
 
  private:
@@ -167,7 +151,7 @@ class linux_flow_owner final : public flow_owner {
   // scan (new PID, connecting at once). Only processes with a target's name
   // are searched: those the kernel reported since the last look (kept until
   // the scan lists them or they exit), or, without reports, all of them.
-  uint32_t newcomer_owning(const std::string& link, const std::vector<uint32_t>& candidates,
+  uint32_t newcomer_owning(uint32_t inode, const std::vector<uint32_t>& candidates,
                            const std::function<bool(const std::string&)>& is_target) {
     bool lost = !events_.is_open();
     if (!lost) {
@@ -185,10 +169,13 @@ class linux_flow_owner final : public flow_owner {
                                       bool listed = std::find(candidates.begin(), candidates.end(), pid) !=
                                                     candidates.end();
                                       if (listed) return true;
-                                      if (!found && process_has_socket(pid, link)) found = pid;
+                                      if (!found && fds_.holds(pid, inode, false)) found = pid;
                                       return found != pid && !process_exists(pid);
                                     }),
                      newcomers_.end());
+    auto keep = newcomers_;
+    keep.insert(keep.end(), candidates.begin(), candidates.end());
+    fds_.retain(keep);
     return found;
   }
   bool known(uint32_t pid) const { return std::find(newcomers_.begin(), newcomers_.end(), pid) != newcomers_.end(); }
@@ -197,6 +184,7 @@ class linux_flow_owner final : public flow_owner {
   netlink_socket nl_;
   proc_events events_;
   std::vector<uint32_t> newcomers_;
+  fd_table_cache fds_;
 };
 
 }  // namespace

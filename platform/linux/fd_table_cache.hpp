@@ -1,0 +1,26 @@
+#pragma once
+/// Which sockets a process holds, remembered between flows. A target with
+/// hundreds of descriptors (an Electron app, the benchmark's 200 concurrent
+/// connections) is then read in full only when a flow's socket is not among
+/// the descriptors it opened since the last look.
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace drover::platform {
+
+class fd_table_cache {
+ public:
+  /// True if `pid` holds socket `inode`. With `only_new`, descriptors read
+  /// before are trusted (cheap); without, every one is read again (a closed
+  /// number may have been reused for this very socket).
+  bool holds(uint32_t pid, uint64_t inode, bool only_new);
+  /// Forgets processes not in `keep`.
+  void retain(const std::vector<uint32_t>& keep);
+
+ private:
+  using table = std::unordered_map<int, uint64_t>;  // descriptor -> socket inode (0: not a socket)
+  std::unordered_map<uint32_t, table> tables_;
+};
+
+}  // namespace drover::platform
