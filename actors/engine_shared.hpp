@@ -19,6 +19,7 @@ struct upstream_info {
   std::string password;
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds udp_timeout{5000};
+  bool pipeline = false;  ///< send the whole SOCKS5 handshake at once (the probe found it works)
 };
 
 struct traffic_counters {

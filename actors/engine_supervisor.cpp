@@ -95,6 +95,20 @@ void open_divert(self_ptr self) {
           });
 }
 
+// What the latest successful probe learnt about the proxy's reading habits.
+void use_pipelining(self_ptr self, bool on) {
+  auto& st = self->state;
+  auto up = st.shared->upstream();
+  if (!up) return;
+  if (up->pipeline != on || st.m.current == fsm::state::starting)
+    spdlog::info("SOCKS5 handshakes {}", on ? "pipelined (the proxy reads ahead)"
+                                            : "step by step (the proxy does not read ahead)");
+  if (up->pipeline == on) return;
+  auto changed = std::make_shared<upstream_info>(*up);
+  changed->pipeline = on;
+  st.shared->set_upstream(std::move(changed));
+}
+
 // Resuming: wait for a default route (at most 5 s), then the Starting path.
 void open_when_routed(self_ptr self) {
   auto& st = self->state;
@@ -356,6 +370,7 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
       [self](probe_result& r) {
         auto& st = self->state;
         if (r.generation != st.generation) return;  // a probe of an earlier start
+        if (r.ok) use_pipelining(self, r.pipelining);
         if (st.m.current == fsm::state::starting)
           return apply(self, r.ok ? fsm::event::checks_ok : fsm::event::checks_failed,
                        r.ok ? std::string() : "health check failed: " + r.failure);

@@ -42,7 +42,7 @@ class real_env final : public engine_env {
              uint64_t generation) override {
     sys.spawn<caf::detached>([proxy, parent, generation](caf::event_based_actor* a) {
       auto rep = platform::probe_upstream(proxy);
-      caf::anon_send(parent, probe_result{rep.ok, rep.failure, generation});
+      caf::anon_send(parent, probe_result{rep.ok, rep.failure, generation, rep.pipelining});
       a->quit();
     });
   }

@@ -27,6 +27,7 @@ struct opener : std::enable_shared_from_this<opener> {
   uint8_t buf[512];
   bool finished = false;
   bool timed_out = false;
+  bool pipeline;
   std::string proxy_text;
 
   opener(tcp::socket& s, const upstream_info& up, socks5::command cmd, endpoint target,
@@ -35,6 +36,7 @@ struct opener : std::enable_shared_from_this<opener> {
         timer(s.get_executor()),
         hs(cmd, std::move(target), creds, up.proxy),
         done(std::move(d)),
+        pipeline(up.pipeline),
         proxy_text(up.proxy.to_string()) {}
 
   void fail(std::string step, std::string msg, bool unreachable) {
@@ -71,7 +73,7 @@ struct opener : std::enable_shared_from_this<opener> {
       }
       asio::error_code ignored;
       self->sock.set_option(tcp::no_delay(true), ignored);
-      self->out = self->hs.start();
+      self->out = self->hs.start(self->pipeline);
       self->write();
     });
   }

@@ -12,7 +12,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export DROVER=$BUILD/bin/drover TESTCLIENT=$BUILD/bin/drover_testclient
 # RATES: datagrams/s tried in turn for the highest rate with <= 0.1 % loss.
 if [ $QUICK = 1 ]; then
-  ROUNDS=3 SECS=1 CONNS=300 UDP_SECS=2 IDLE=5 FLOWS="0 100 1000" SOAK=15 RATES="5000 10000 20000 40000" RATE_SECS=1
+  ROUNDS=3 SECS=1 CONNS=300 UDP_SECS=2 IDLE=5 FLOWS="0 100 1000" SOAK=10 RATES="10000 20000 40000" RATE_SECS=1
   MICRO_TIME=0.05
 else
   ROUNDS=5 SECS=10 CONNS=2000 UDP_SECS=20 IDLE=60 FLOWS="0 100 1000 10000" SOAK=600
@@ -127,7 +127,7 @@ for round in $(seq 1 $ROUNDS); do
       lat=$(in_c "$E2E_DIR/plainclient" tcplat "$IP_F" 7100 200)
       record $mode nontarget_conn_p50_us "$(json_field p50_us <<<"$lat")"
     fi
-    if [ $mode = direct ]; then
+    if [ $mode = direct ] && { [ $QUICK = 0 ] || [ $round = 1 ]; }; then
       # Attribution: connection tracking alone (one NAT rule that never
       # matches loads it for the namespace, as any REDIRECT setup does).
       in_c iptables -w -t nat -A OUTPUT -p tcp -d 192.0.2.1 -j REDIRECT --to-ports 9

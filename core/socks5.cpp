@@ -102,10 +102,28 @@ handshake::handshake(command cmd, endpoint target, const credentials* creds, end
   if (creds) creds_ = *creds;
 }
 
-std::vector<uint8_t> handshake::start() {
+std::vector<uint8_t> handshake::start(bool pipeline) {
   phase_ = phase::greeting;
-  if (use_auth_) return {0x05, 0x01, 0x02};
-  return {0x05, 0x01, 0x00};
+  std::vector<uint8_t> out{0x05, 0x01, static_cast<uint8_t>(use_auth_ ? 0x02 : 0x00)};
+  // Only one method is offered, so the proxy's choice is known in advance
+  // (or is a refusal, after which the rest is moot).
+  pipelined_ = pipeline && (!use_auth_ || (creds_.username.size() <= 255 && creds_.password.size() <= 255));
+  if (!pipelined_) return out;
+  if (use_auth_) {
+    auto a = auth_bytes();
+    out.insert(out.end(), a.begin(), a.end());
+  }
+  auto r = request_bytes();
+  out.insert(out.end(), r.begin(), r.end());
+  return out;
+}
+
+std::vector<uint8_t> handshake::auth_bytes() const {
+  std::vector<uint8_t> out{0x01, static_cast<uint8_t>(creds_.username.size())};
+  out.insert(out.end(), creds_.username.begin(), creds_.username.end());
+  out.push_back(static_cast<uint8_t>(creds_.password.size()));
+  out.insert(out.end(), creds_.password.begin(), creds_.password.end());
+  return out;
 }
 
 step handshake::fail(std::string code, std::string message) {
@@ -150,12 +168,12 @@ step handshake::on_method() {
     if (creds_.username.size() > 255 || creds_.password.size() > 255)
       return fail("auth", "username or password longer than 255 bytes");
     phase_ = phase::auth;
-    s.send = {0x01, static_cast<uint8_t>(creds_.username.size())};
-    s.send.insert(s.send.end(), creds_.username.begin(), creds_.username.end());
-    s.send.push_back(static_cast<uint8_t>(creds_.password.size()));
-    s.send.insert(s.send.end(), creds_.password.begin(), creds_.password.end());
+    // Pipelined: the credentials went already; their answer may follow.
+    if (pipelined_) return on_auth();
+    s.send = auth_bytes();
   } else if (method == 0x00 && !use_auth_) {
     phase_ = phase::request;
+    if (pipelined_) return on_reply();
     s.send = request_bytes();
   } else {
     return fail("greeting", "the proxy chose a method we did not offer (" + std::to_string(method) + ")");
@@ -173,6 +191,7 @@ step handshake::on_auth() {
   if (buf_[1] != 0x00) return fail("auth", "authentication failed: the proxy rejected the username or password");
   buf_.erase(buf_.begin(), buf_.begin() + 2);
   phase_ = phase::request;
+  if (pipelined_) return on_reply();
   step s;
   s.send = request_bytes();
   return s;

@@ -38,8 +38,11 @@ class handshake {
  public:
   /// `proxy_ip` replaces a BND.ADDR of 0.0.0.0 / :: in the reply.
   handshake(command cmd, endpoint target, const credentials* creds, endpoint proxy);
-  /// First bytes to send (method negotiation).
-  std::vector<uint8_t> start();
+  /// First bytes to send (method negotiation). With `pipeline`, everything
+  /// the client will say goes at once (greeting, credentials, request):
+  /// saves the proxy one or two round trips per connection, for proxies
+  /// known to read past the greeting (see drover check).
+  std::vector<uint8_t> start(bool pipeline = false);
   /// Feeds bytes from the proxy; consumes what it can, keeps the rest.
   step feed(const uint8_t* data, size_t len);
   phase current_phase() const { return phase_; }
@@ -51,6 +54,7 @@ class handshake {
  private:
   step fail(std::string code, std::string message);
   std::vector<uint8_t> request_bytes() const;
+  std::vector<uint8_t> auth_bytes() const;
   step on_method();
   step on_auth();
   step on_reply();
@@ -63,6 +67,7 @@ class handshake {
   phase phase_ = phase::greeting;
   std::vector<uint8_t> buf_;
   endpoint bound_;
+  bool pipelined_ = false;
 };
 
 /// Encodes an address as ATYP + address + port.

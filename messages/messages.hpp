@@ -62,10 +62,11 @@ struct probe_result {
   bool ok = false;
   std::string failure;
   uint64_t generation = 0;  ///< which engine start asked (stale answers are dropped)
+  bool pipelining = false;  ///< the proxy takes a whole handshake in one write
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, probe_result& x) {
-  return f(caf::meta::type_name("probe_result"), x.ok, x.failure, x.generation);
+  return f(caf::meta::type_name("probe_result"), x.ok, x.failure, x.generation, x.pipelining);
 }
 
 /// A per-flow relay finished (relay -> itself, from the Asio thread).

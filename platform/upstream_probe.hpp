@@ -26,6 +26,7 @@ struct probe_report {
   std::vector<probe_step> steps;
   std::string failure;  ///< one sentence naming the failed step
   double total_millis = 0;
+  bool pipelining = false;  ///< a whole handshake in one write was answered
 };
 
 probe_report probe_upstream(const config::proxy_section& proxy,

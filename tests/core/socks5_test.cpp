@@ -135,3 +135,45 @@ TEST(socks5, udp_roundtrip_and_frag) {
   EXPECT_EQ(f.err().code, "udp_frag");
   for (size_t n = 0; n < 10; ++n) EXPECT_FALSE(udp_decapsulate(enc.data(), n).ok()) << n;
 }
+
+TEST(socks5, pipelined_without_auth) {
+  handshake h(command::connect, target, nullptr, proxy);
+  // Greeting and CONNECT in one write.
+  EXPECT_EQ(h.start(true), (bytes{0x05, 0x01, 0x00, 0x05, 0x01, 0x00, 0x01, 93, 184, 216, 34, 0x01, 0xbb}));
+  // Both answers in one read, then early data.
+  auto s = feed(h, {0x05, 0x00, 0x05, 0x00, 0x00, 0x01, 10, 0, 0, 2, 0x0f, 0xa0, 'h', 'i'});
+  ASSERT_FALSE(s.failed) << s.failure.message;
+  EXPECT_TRUE(s.send.empty()) << "nothing more to say";
+  ASSERT_TRUE(s.done);
+  EXPECT_EQ(h.bound().to_string(), "10.0.0.2:4000");
+  EXPECT_EQ(h.take_leftover(), (bytes{'h', 'i'}));
+}
+
+TEST(socks5, pipelined_answers_may_arrive_one_by_one) {
+  credentials c{"alice", "s3cret"};
+  handshake h(command::connect, target, &c, proxy);
+  auto first = h.start(true);
+  EXPECT_EQ(first.size(), 3u + 14u + 10u) << "greeting, credentials and request together";
+  auto s = feed(h, {0x05, 0x02});
+  EXPECT_TRUE(s.send.empty());
+  EXPECT_EQ(h.current_phase(), phase::auth);
+  s = feed(h, {0x01, 0x00});
+  EXPECT_TRUE(s.send.empty());
+  EXPECT_EQ(h.current_phase(), phase::request);
+  s = feed(h, {0x05, 0x00, 0x00, 0x01, 10, 0, 0, 2, 0x0f, 0xa0});
+  ASSERT_TRUE(s.done);
+}
+
+TEST(socks5, pipelined_refusals_are_still_named) {
+  credentials c{"alice", "wrong"};
+  handshake h(command::connect, target, &c, proxy);
+  h.start(true);
+  auto s = feed(h, {0x05, 0x02, 0x01, 0x01});
+  ASSERT_TRUE(s.failed);
+  EXPECT_EQ(s.failure.code, "auth");
+  handshake h2(command::connect, target, nullptr, proxy);
+  h2.start(true);
+  s = feed(h2, {0x05, 0x00, 0x05, 0x05, 0x00, 0x01, 0, 0, 0, 0, 0, 0});
+  ASSERT_TRUE(s.failed);
+  EXPECT_EQ(s.failure.code, "request");
+}

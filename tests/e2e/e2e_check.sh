@@ -24,7 +24,7 @@ echo "no auth"
 start_dante none
 write_config "$E2E_DIR/ok.toml"
 check "$E2E_DIR/ok.toml"
-expect 0 "tcp connect *OK" "greeting *OK" "udp associate *OK" "all checks passed"
+expect 0 "tcp connect *OK" "greeting *OK" "udp associate *OK" "pipelined handshake *OK.*accepted" "all checks passed"
 total=$(in_c "$DROVER" check --config "$E2E_DIR/ok.toml" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ok"]; print(d["total_ms"])')
 python3 -c "import sys; sys.exit(0 if $total < 2000 else 1)" || fail "check took ${total} ms"
 note "total ${total} ms"
@@ -36,7 +36,7 @@ PROXY_EXTRA='auth = true
 login = "drovertest"
 password = "c0rrect-h0rse"' write_config "$E2E_DIR/auth.toml"
 check "$E2E_DIR/auth.toml"
-expect 0 "greeting *OK" "udp associate *OK"
+expect 0 "greeting *OK" "udp associate *OK" "pipelined handshake *OK.*accepted"
 
 echo "wrong password"
 PROXY_EXTRA='auth = true
@@ -49,6 +49,13 @@ stop_dante
 echo "closed port"
 check "$E2E_DIR/ok.toml"
 expect 1 "tcp connect" "refused"
+
+echo "a proxy that drops what follows the greeting: still fine, handshakes step by step"
+bg "$E2E_DIR/naive.log" in_p python3 "$HERE/naive_socks.py" --ip "$IP_P" --port 1081
+wait_port in_p "$IP_P" 1081
+PROXY_PORT=1081 write_config "$E2E_DIR/naive.toml"
+check "$E2E_DIR/naive.toml"
+expect 0 "udp associate *OK" "pipelined handshake *OK.*not supported" "all checks passed"
 
 echo "microsocks"
 start_microsocks

@@ -20,6 +20,7 @@ out=$(in_c "$E2E_DIR/droverclient" http "$IP_F" 8080 /) || fail "fetch failed: $
 [ "$(dante_connects)" -eq $((c0 + 1)) ] || fail "not carried by dante"
 out=$(in_c "$E2E_DIR/droverclient" udp "$IP_F" 7001 50) || fail "udp failed: $out"
 note "$out"
+grep -q "SOCKS5 handshakes pipelined" "$E2E_DIR/engine.log" || fail "dante takes pipelined handshakes, the engine did not use them"
 stop_engine
 
 echo "wrong password"
@@ -37,4 +38,20 @@ if grep -q 'c0rrect-h0rse\|wr0ng-pass' "$E2E_DIR/engine.log"; then fail "a passw
 if grep -q 'c0rrect-h0rse\|wr0ng-pass' <<<"$status"; then fail "a password leaked into status"; fi
 if grep -rq 'c0rrect-h0rse\|wr0ng-pass' "$E2E_DIR/state" 2>/dev/null; then fail "a password leaked into the log dir"; fi
 [ -z "$(drover_leftovers)" ] || fail "rules left behind"
+
+echo "a proxy that drops what follows the greeting: targets still carried, step by step"
+bg "$E2E_DIR/naive.log" in_p python3 "$HERE/naive_socks.py" --ip "$IP_P" --port 1081
+wait_port in_p "$IP_P" 1081
+PROXY_PORT=1081 write_config "$E2E_DIR/naive.toml"
+start_engine "$E2E_DIR/naive.toml"
+wait_state Active 10
+grep -q "SOCKS5 handshakes step by step" "$E2E_DIR/engine.log" || fail "pipelining not switched off: $(grep SOCKS5 "$E2E_DIR/engine.log")"
+p0=$(far_from_proxy)
+t0=$(date +%s%N)
+out=$(in_c "$E2E_DIR/droverclient" http "$IP_F" 8080 /) || fail "fetch through the naive proxy failed: $out"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+note "fetch through the naive proxy: $out, $ms ms"
+[ "$ms" -lt 1000 ] || fail "the fetch stalled ($ms ms)"
+[ "$(far_from_proxy)" -eq $((p0 + 1)) ] || fail "the far server did not see the proxy"
+stop_engine
 echo "PASS"
