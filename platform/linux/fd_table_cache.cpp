@@ -1,6 +1,7 @@
 #include "platform/linux/fd_table_cache.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,33 +28,69 @@ uint64_t socket_inode(const char* link, size_t n) {
 }  // namespace
 
 bool fd_table_cache::holds(uint32_t pid, uint64_t inode, bool only_new) {
+  auto it = tables_.find(pid);
+  if (only_new && it != tables_.end()) return holds_new(pid, it->second, inode);
+  return holds_all(pid, inode);
+}
+
+// Every descriptor, read afresh (a directory listing: costly per entry).
+bool fd_table_cache::holds_all(uint32_t pid, uint64_t inode) {
   std::string dir = "/proc/" + std::to_string(pid) + "/fd";
   DIR* d = ::opendir(dir.c_str());
   if (!d) {
     tables_.erase(pid);  // gone, or not ours to read
     return false;
   }
-  table& old = tables_[pid];
   table now;
-  now.reserve(old.size() + 8);
   bool hit = false;
   char buf[64];
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    int fd = std::atoi(e->d_name);
-    uint64_t ino = 0;
-    auto known = old.find(fd);
-    if (only_new && known != old.end()) {
-      ino = known->second;
-    } else {
-      ssize_t n = ::readlinkat(::dirfd(d), e->d_name, buf, sizeof buf);
-      ino = n > 0 ? socket_inode(buf, static_cast<size_t>(n)) : 0;
-    }
-    now.emplace(fd, ino);
+    ssize_t n = ::readlinkat(::dirfd(d), e->d_name, buf, sizeof buf);
+    uint64_t ino = n > 0 ? socket_inode(buf, static_cast<size_t>(n)) : 0;
+    now.emplace(std::atoi(e->d_name), ino);
     if (ino == inode) hit = true;
   }
   ::closedir(d);
-  old.swap(now);  // descriptors closed since the last look are dropped
+  tables_[pid].swap(now);
+  return hit;
+}
+
+// Only where a new descriptor can be: the kernel hands out the lowest free
+// number, so the gaps of the last listing, then upwards past its end. No
+// listing (which costs a dentry per descriptor: with 200 sockets in one
+// process that was the bulk of a connection's setup).
+bool fd_table_cache::holds_new(uint32_t pid, table& known, uint64_t inode) {
+  int top = -1;
+  for (auto& kv : known) {
+    // Held at the last look; if it has moved on since (inherited by a child),
+    // the flow is proxied, never leaked.
+    if (kv.second == inode) return true;
+    top = std::max(top, kv.first);
+  }
+  if (top + 1 - static_cast<int>(known.size()) > max_gaps) return holds_all(pid, inode);
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    tables_.erase(pid);
+    return false;
+  }
+  char buf[64];
+  bool hit = false;
+  int misses_in_a_row = 0;
+  for (int fd = 0; !hit && (fd <= top || misses_in_a_row < 2); ++fd) {
+    if (fd <= top && known.count(fd)) continue;
+    ssize_t n = ::readlinkat(dfd, std::to_string(fd).c_str(), buf, sizeof buf);
+    if (n <= 0) {
+      if (fd > top) ++misses_in_a_row;
+      continue;
+    }
+    misses_in_a_row = 0;
+    uint64_t ino = socket_inode(buf, static_cast<size_t>(n));
+    known[fd] = ino;
+    hit = ino == inode;
+  }
+  ::close(dfd);
   return hit;
 }
 

@@ -20,6 +20,10 @@ class fd_table_cache {
 
  private:
   using table = std::unordered_map<int, uint64_t>;  // descriptor -> socket inode (0: not a socket)
+  /// Past this many gaps in a table, probing them costs more than a listing.
+  static constexpr int max_gaps = 32;
+  bool holds_all(uint32_t pid, uint64_t inode);
+  bool holds_new(uint32_t pid, table& known, uint64_t inode);
   std::unordered_map<uint32_t, table> tables_;
 };
 
