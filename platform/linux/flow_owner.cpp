@@ -123,6 +123,12 @@ class linux_flow_owner final : public flow_owner {
   result<uint32_t> owner(const packet::view& v, const std::vector<uint32_t>& candidates,
                          const std::function<bool(const std::string&)>& is_target) override {
     if (nl_.fd() < 0) return make_error("owner", "cannot open a sock_diag socket");
+    // No target process at all, none known and none started since: nothing
+    // to look up (the common case for a user's other traffic most of the day).
+    if (events_.is_open() && candidates.empty()) {
+      take_news(is_target);
+      if (newcomers_.empty()) return uint32_t{0};
+    }
     uint8_t proto = v.proto == packet::l4_proto::tcp ? IPPROTO_TCP : IPPROTO_UDP;
     uint32_t inode = 0;
     std::vector<int> families;
@@ -153,16 +159,7 @@ class linux_flow_owner final : public flow_owner {
   // the scan lists them or they exit), or, without reports, all of them.
   uint32_t newcomer_owning(uint32_t inode, const std::vector<uint32_t>& candidates,
                            const std::function<bool(const std::string&)>& is_target) {
-    bool lost = !events_.is_open();
-    if (!lost) {
-      auto b = events_.drain();
-      lost = b.lost;
-      for (uint32_t pid : b.pids)
-        if (!known(pid) && is_target(exe_name(pid))) newcomers_.push_back(pid);
-    }
-    if (lost)
-      for (auto& p : list_processes())
-        if (!known(p.pid) && is_target(p.exe)) newcomers_.push_back(p.pid);
+    take_news(is_target);
     uint32_t found = 0;
     newcomers_.erase(std::remove_if(newcomers_.begin(), newcomers_.end(),
                                     [&](uint32_t pid) {
@@ -178,12 +175,29 @@ class linux_flow_owner final : public flow_owner {
     fds_.retain(keep);
     return found;
   }
+  // Adds the target processes started (or exec'd) since the last look.
+  void take_news(const std::function<bool(const std::string&)>& is_target) {
+    // Reports cover only what started after we subscribed: the first look
+    // lists everything (a target running before the engine started).
+    bool lost = !events_.is_open() || !seeded_;
+    seeded_ = true;
+    if (!lost) {
+      auto b = events_.drain();
+      lost = b.lost;
+      for (uint32_t pid : b.pids)
+        if (!known(pid) && is_target(exe_name(pid))) newcomers_.push_back(pid);
+    }
+    if (lost)
+      for (auto& p : list_processes())
+        if (!known(p.pid) && is_target(p.exe)) newcomers_.push_back(p.pid);
+  }
   bool known(uint32_t pid) const { return std::find(newcomers_.begin(), newcomers_.end(), pid) != newcomers_.end(); }
   static bool process_exists(uint32_t pid) { return ::access(("/proc/" + std::to_string(pid)).c_str(), F_OK) == 0; }
 
   netlink_socket nl_;
   proc_events events_;
   std::vector<uint32_t> newcomers_;
+  bool seeded_ = false;
   fd_table_cache fds_;
 };
 
