@@ -40,6 +40,15 @@ class engine_shared {
   /// direct.
   std::atomic<bool> active{false};
   traffic_counters counters;
+  /// Flows (TCP + UDP) the open-file limit allows, each holding about two
+  /// descriptors, with a reserve for the engine's own; 0: no limit known.
+  std::atomic<int64_t> max_flows{0};
+  bool at_capacity() const {
+    auto cap = max_flows.load(std::memory_order_relaxed);
+    return cap > 0 && counters.tcp_flows.load(std::memory_order_relaxed) +
+                              counters.udp_flows.load(std::memory_order_relaxed) >=
+                          cap;
+  }
 
   void set_config(const config::config& c) {
     std::lock_guard<std::mutex> g(mu_);

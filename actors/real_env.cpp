@@ -41,8 +41,16 @@ class real_env final : public engine_env {
   void probe(caf::actor_system& sys, const config::proxy_section& proxy, supervisor_actor parent,
              uint64_t generation) override {
     sys.spawn<caf::detached>([proxy, parent, generation](caf::event_based_actor* a) {
-      auto rep = platform::probe_upstream(proxy);
-      caf::anon_send(parent, probe_result{rep.ok, rep.failure, generation, rep.pipelining});
+      // Always an answer: a probe that dies silently would leave the engine
+      // waiting in Reconnecting for good (seen when descriptors ran out).
+      probe_result r{false, "", generation, false};
+      try {
+        auto rep = platform::probe_upstream(proxy);
+        r = probe_result{rep.ok, rep.failure, generation, rep.pipelining};
+      } catch (const std::exception& e) {
+        r.failure = std::string("cannot probe the proxy: ") + e.what();
+      }
+      caf::anon_send(parent, r);
       a->quit();
     });
   }

@@ -25,9 +25,29 @@ struct context {
   supervisor_actor parent;
 };
 
+// Says (at most every 10 s) why new flows are being turned away, so status
+// shows it; one log line, not one per refused flow.
+class overload_report {
+ public:
+  void operator()(const context& ctx, const std::string& why) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::seconds(10)) return;
+    last_ = now;
+    caf::anon_send(ctx.parent, upstream_failure{"accept", why, false});
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_{};
+};
+
+std::string capacity_text(const context& ctx) {
+  return "too many flows at once (" + std::to_string(ctx.shared->max_flows.load()) +
+         ", the open-file limit's share): new connections are turned away until some close";
+}
+
 class tcp_listener : public session_base, public std::enable_shared_from_this<tcp_listener> {
  public:
-  explicit tcp_listener(context ctx) : ctx_(std::move(ctx)), acceptor_(ctx_.dp->io()) {}
+  explicit tcp_listener(context ctx) : ctx_(std::move(ctx)), acceptor_(ctx_.dp->io()), pause_(ctx_.dp->io()) {}
 
   status open() {
     asio::error_code ec;
@@ -47,6 +67,7 @@ class tcp_listener : public session_base, public std::enable_shared_from_this<tc
   void close() override {
     asio::error_code ignored;
     acceptor_.close(ignored);
+    pause_.cancel();
   }
 
  private:
@@ -54,8 +75,17 @@ class tcp_listener : public session_base, public std::enable_shared_from_this<tc
     auto self = shared_from_this();
     acceptor_.async_accept([self](asio::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-      if (!ec) self->on_accept(std::move(s));
-      self->accept();
+      if (!ec) {
+        self->on_accept(std::move(s));
+        return self->accept();
+      }
+      // Out of descriptors (or another accept failure): the connection stays
+      // queued and would wake us at once, forever. Pause, then try again.
+      self->report_(self->ctx_, "cannot accept a redirected connection: " + ec.message());
+      self->pause_.expires_after(std::chrono::milliseconds(50));
+      self->pause_.async_wait([self](asio::error_code e) {
+        if (!e) self->accept();
+      });
     });
   }
 
@@ -64,12 +94,18 @@ class tcp_listener : public session_base, public std::enable_shared_from_this<tc
     // Only REDIRECTed connections carry another destination; a direct
     // connection to the listener would loop.
     if (!dst || (dst->port == port_ && dst->addr_string() == "127.0.0.1")) return;
+    if (ctx_.shared->at_capacity()) {
+      ctx_.shared->counters.refused++;
+      return report_(ctx_, capacity_text(ctx_));  // closing `s` turns the app away
+    }
     auto session = std::make_shared<tcp_session>(ctx_.dp, std::move(s), *dst, ctx_.shared);
     launch_flow(*ctx_.sys, session, ctx_.parent, "tcp");
   }
 
   context ctx_;
   tcp::acceptor acceptor_;
+  asio::steady_timer pause_;
+  overload_report report_;
   uint16_t port_ = 0;
 };
 
@@ -139,6 +175,11 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
       auto k = make_key(r->source, r->original_dst);
       auto it = flows_.find(k);
       if (it == flows_.end()) {
+        if (ctx_.shared->at_capacity()) {
+          ctx_.shared->counters.udp_dropped++;
+          report_(ctx_, capacity_text(ctx_));
+          continue;
+        }
         auto weak = std::weak_ptr<udp_listener>(shared_from_this());
         auto session = std::make_shared<udp_session>(ctx_.dp, r->source, r->original_dst, ctx_.shared, raw_, [weak, k] {
           if (auto l = weak.lock()) l->flows_.erase(k);
@@ -155,6 +196,7 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
   std::shared_ptr<platform::raw_sender> raw_;
   std::vector<uint8_t> buf_;
   std::unordered_map<key, udp_session_ptr, key_hash> flows_;
+  overload_report report_;
   uint16_t port_ = 0;
 };
 

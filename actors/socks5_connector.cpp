@@ -1,5 +1,7 @@
 #include "actors/socks5_connector.hpp"
 
+#include <cerrno>
+
 #include "platform/sockets.hpp"
 
 namespace drover {
@@ -50,6 +52,13 @@ struct opener : std::enable_shared_from_this<opener> {
     done(std::move(r));
   }
 
+  // Our own shortage (descriptors, buffers, memory), not the proxy's fault:
+  // that flow fails, the engine does not go looking for the proxy.
+  static bool local_shortage(const asio::error_code& e) {
+    return e == asio::error::no_descriptors || e == asio::error::no_buffer_space || e == asio::error::no_memory ||
+           e.value() == ENFILE;
+  }
+
   void start(const upstream_info& up, std::chrono::milliseconds timeout) {
     auto self = shared_from_this();
     timer.expires_after(timeout);
@@ -62,14 +71,14 @@ struct opener : std::enable_shared_from_this<opener> {
     tcp::endpoint ep(to_asio_address(up.proxy), up.proxy.port);
     asio::error_code ec;
     sock.open(ep.protocol(), ec);
-    if (!ec) {
-      auto st = platform::set_own_mark(sock.native_handle());
-      if (!st) return fail("tcp connect", st.err().message, false);
-    }
+    if (ec) return fail("tcp connect", "cannot open a socket to the proxy: " + ec.message(), !local_shortage(ec));
+    auto st = platform::set_own_mark(sock.native_handle());
+    if (!st) return fail("tcp connect", st.err().message, false);
     sock.async_connect(ep, [self](asio::error_code e) {
       if (e) {
         std::string why = self->timed_out ? "timed out" : e.message();
-        return self->fail("tcp connect", "cannot reach the proxy " + self->proxy_text + ": " + why, true);
+        return self->fail("tcp connect", "cannot reach the proxy " + self->proxy_text + ": " + why,
+                          !local_shortage(e));
       }
       asio::error_code ignored;
       self->sock.set_option(tcp::no_delay(true), ignored);

@@ -67,7 +67,14 @@ int cmd_run(const options& o) {
   auto shared = std::make_shared<engine_shared>();
   shared->set_config(lc.cfg);
 
-  platform::raise_fd_limit();  // two sockets per TCP flow
+  // Two descriptors per flow; 256 kept for the engine itself (probes, the
+  // monitor, rule updates), so running out of them fails new flows, never
+  // the engine.
+  if (auto limit = platform::raise_fd_limit(); limit > 0) {
+    auto cap = limit > 1024 ? (limit - 256) / 2 : limit / 4;
+    shared->max_flows = static_cast<int64_t>(cap);
+    spdlog::info("open-file limit {}: up to {} flows at once", limit, cap);
+  }
   caf::actor_system_config cfg;
   cfg.add_message_types<caf::id_block::drover>();
   // The control plane is quiet: two workers, and idle workers sleep on their

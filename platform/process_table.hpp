@@ -22,6 +22,7 @@ uint32_t own_pid();
 namespace drover::platform {
 /// True when we may install capture rules (root / Administrator).
 bool is_elevated();
-/// Raises the open-file limit to its hard maximum (many flows, many sockets).
-void raise_fd_limit();
+/// Raises the open-file limit to its hard maximum (many flows, many sockets)
+/// and returns the limit in force (0 if unknown).
+uint64_t raise_fd_limit();
 }  // namespace drover::platform

@@ -60,11 +60,14 @@ uint32_t own_pid() { return static_cast<uint32_t>(::getpid()); }
 namespace drover::platform {
 bool is_elevated() { return ::geteuid() == 0; }
 
-void raise_fd_limit() {
+uint64_t raise_fd_limit() {
   rlimit r{};
-  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-    r.rlim_cur = r.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &r);
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return 0;
+  if (r.rlim_cur < r.rlim_max) {
+    rlim_t want = r.rlim_max;
+    r.rlim_cur = want;
+    if (::setrlimit(RLIMIT_NOFILE, &r) != 0 || ::getrlimit(RLIMIT_NOFILE, &r) != 0) return 0;
   }
+  return r.rlim_cur == RLIM_INFINITY ? 0 : static_cast<uint64_t>(r.rlim_cur);
 }
 }  // namespace drover::platform

@@ -36,6 +36,11 @@ out=$(in_c "$T" http "$IP_F" 8080 /bytes/104857600) || fail "100 MB fetch: $out"
 grep -q "^ok bytes=104857600 corrupt=0" <<<"$out" || fail "100 MB fetch: $out"
 note "$out"
 
+echo "32 MB up and back at once (both directions spliced), then a half-close, every byte verified"
+out=$(in_c "$T" bulkecho "$IP_F" 7000 33554432) || fail "bulk echo: $out"
+grep -q "^ok bytes=33554432 corrupt=0" <<<"$out" || fail "bulk echo: $out"
+note "$out"
+
 echo "UDP: 1000 datagrams of 1-1400 bytes, two flows to the same destination"
 u0=$(dante_udp)
 run_ok "$T" udp "$IP_F" 7001 1000

@@ -128,4 +128,22 @@ note "last_error: $(engine_field last_error)"
 engine_field last_error | grep -q "proxy unreachable" || fail "Failed without the cause"
 stop_engine
 [ -z "$(drover_leftovers)" ] || fail "rules left behind"
+
+echo "out of descriptors: new flows are turned away, the engine stays Active and says why"
+start_dante none 1083
+PROXY_PORT=1083 write_config "$E2E_DIR/fd.toml"
+ENGINE_PREFIX="prlimit --nofile=300:300" start_engine "$E2E_DIR/fd.toml"
+wait_state Active 10
+grep -q "open-file limit 300: up to 75 flows" "$E2E_DIR/engine.log" || fail "no flow cap: $(grep -i limit "$E2E_DIR/engine.log")"
+out=$(in_c "$T" tcpconc "$IP_F" 7000 150) && fail "150 flows at once fitted under a cap of 75: $out"
+note "tcpconc: $out"
+failed=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$out")
+[ "${failed:-0}" -gt 0 ] && [ "$failed" -lt 150 ] || fail "expected some flows turned away, not all: $out"
+[ "$(engine_field state)" = Active ] || fail "the engine left Active: $(engine_field state) $(engine_field last_error)"
+engine_field last_error | grep -q "too many flows" || fail "last_error does not say why: $(engine_field last_error)"
+for _ in $(seq 1 100); do [ "$(engine_field tcp_flows)" = 0 ] && break; sleep 0.05; done
+fetch || fail "no flow works once the others closed"
+if grep -q "unhandled exception" "$E2E_DIR/engine.log"; then fail "an exception escaped: $(grep unhandled "$E2E_DIR/engine.log")"; fi
+stop_engine
+[ -z "$(drover_leftovers)" ] || fail "rules left behind"
 echo "PASS"

@@ -183,10 +183,12 @@ install_clients() {
   cp "$(command -v curl)" "$E2E_DIR/plaincurl"
 }
 
-start_engine() {  # start_engine CONFIG
+start_engine() {  # start_engine CONFIG; ENGINE_PREFIX: a command to run it under (prlimit ...)
   export XDG_RUNTIME_DIR=$E2E_DIR/run XDG_STATE_HOME=$E2E_DIR/state
   mkdir -p "$XDG_RUNTIME_DIR"
-  bg "$E2E_DIR/engine.log" in_c env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" XDG_STATE_HOME="$XDG_STATE_HOME" "$DROVER" run --config "$1"
+  # shellcheck disable=SC2086
+  bg "$E2E_DIR/engine.log" in_c ${ENGINE_PREFIX:-} env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" XDG_STATE_HOME="$XDG_STATE_HOME" \
+    "$DROVER" run --config "$1"
   ENGINE_PID=$BG_PID
 }
 

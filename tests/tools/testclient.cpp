@@ -253,6 +253,37 @@ int udprtt(const char* ip, int port, int flows, int rate, int secs) {
   return 0;
 }
 
+// Sends `total` bytes of the pattern while reading them back from an echo
+// server, then half-closes and reads to the end: both directions bulk at
+// once (the relay splices them), every byte verified.
+int bulkecho(const char* ip, int port, size_t total) {
+  int fd = connect_tcp(ip, port);
+  if (fd < 0) return std::printf("fail connect: %s\n", std::strerror(errno)), 1;
+  std::thread writer([fd, total] {
+    std::vector<uint8_t> out(1 << 16);
+    for (size_t sent = 0; sent < total;) {
+      size_t n = std::min(out.size(), total - sent);
+      for (size_t j = 0; j < n; ++j) out[j] = pattern(sent + j);
+      if (!write_all(fd, out.data(), n)) return;
+      sent += n;
+    }
+    ::shutdown(fd, SHUT_WR);
+  });
+  std::vector<uint8_t> in(1 << 16);
+  size_t got = 0, corrupt = 0;
+  while (true) {
+    ssize_t r = ::read(fd, in.data(), in.size());
+    if (r <= 0) break;
+    for (ssize_t j = 0; j < r; ++j) corrupt += in[static_cast<size_t>(j)] != pattern(got + static_cast<size_t>(j));
+    got += static_cast<size_t>(r);
+  }
+  writer.join();
+  ::close(fd);
+  bool ok = got == total && corrupt == 0;
+  std::printf("%s bytes=%zu corrupt=%zu\n", ok ? "ok" : "fail", got, corrupt);
+  return ok ? 0 : 1;
+}
+
 // One flow at `pps` datagrams/s of `size` bytes for `secs` seconds against
 // an echo server; loss counts what did not come back (both directions).
 int udprate(const char* ip, int port, int pps, int secs, int size) {
@@ -369,7 +400,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: %s http IP PORT PATH | udp IP PORT COUNT [FLOWS] | tcpseq IP PORT N | tcpconc IP PORT N |\n"
                  "  tcplat IP PORT N | udprtt IP PORT FLOWS RATE SECS | udprate IP PORT PPS SECS [SIZE] |\n"
-                 "  hold IP PORT N SECS | echoserver PORT\n",
+                 "  bulkecho IP PORT BYTES | hold IP PORT N SECS | echoserver PORT | fork MODE ...\n",
                  argv[0]);
     return 2;
   }
@@ -384,6 +415,7 @@ int main(int argc, char** argv) {
   if (mode == "tcplat" && argc >= 5) return tcplat(ip, port, std::atoi(argv[4]));
   if (mode == "udprtt" && argc >= 7)
     return udprtt(ip, port, std::atoi(argv[4]), std::atoi(argv[5]), std::atoi(argv[6]));
+  if (mode == "bulkecho" && argc >= 5) return bulkecho(ip, port, std::strtoull(argv[4], nullptr, 10));
   if (mode == "udprate" && argc >= 6)
     return udprate(ip, port, std::atoi(argv[4]), std::atoi(argv[5]), argc >= 7 ? std::atoi(argv[6]) : 200);
   if (mode == "hold" && argc >= 6) return hold(ip, port, std::atoi(argv[4]), std::atoi(argv[5]));
