@@ -160,9 +160,22 @@ probe_report associate(const config::proxy_section& proxy, std::chrono::millisec
   return rep;
 }
 
-}  // namespace
+// Asio reports a failure to create its own machinery (an epoll instance when
+// descriptors run out) by throwing; here that is one more failed step.
+template <class F>
+probe_report guarded(F f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    probe_report rep;
+    rep.failure = std::string("cannot run the check: ") + e.what();
+    rep.steps.push_back({"setup", false, 0, e.what()});
+    return rep;
+  }
+}
 
-probe_report probe_upstream(const config::proxy_section& proxy, std::chrono::milliseconds budget) {
+
+probe_report probe_once(const config::proxy_section& proxy, std::chrono::milliseconds budget) {
   std::unique_ptr<timed_io> io;
   std::unique_ptr<tcp::socket> sock;
   auto rep = associate(proxy, budget, io, sock);
@@ -182,6 +195,12 @@ probe_report probe_upstream(const config::proxy_section& proxy, std::chrono::mil
   return rep;
 }
 
+}  // namespace
+
+probe_report probe_upstream(const config::proxy_section& proxy, std::chrono::milliseconds budget) {
+  return guarded([&] { return probe_once(proxy, budget); });
+}
+
 struct upstream_watch::impl {
   std::unique_ptr<timed_io> io;
   std::unique_ptr<tcp::socket> sock;
@@ -191,7 +210,7 @@ upstream_watch::upstream_watch() : impl_(std::make_unique<impl>()) {}
 upstream_watch::~upstream_watch() = default;
 
 status upstream_watch::open(const config::proxy_section& proxy, std::chrono::milliseconds budget) {
-  auto rep = associate(proxy, budget, impl_->io, impl_->sock);
+  auto rep = guarded([&] { return associate(proxy, budget, impl_->io, impl_->sock); });
   if (!rep.ok) return make_error("unreachable", rep.failure);
   return ok();
 }
