@@ -149,8 +149,8 @@ Drover's idle CPU: {fmt(g('drover.idle_cpu_pct'))} % of a core. RSS: """ + ", ".
 ## Commands
 
 ```
-./dev bench --quick   # < 3 min: 3 rounds, 1 s per iperf3 run, 300 connections, 15 s soak
-./dev bench           # full: 5 rounds, 10 s runs, 2,000 connections, 10,000-flow RSS, 10 min soak
+./dev bench --quick   # < 3 min: 3 rounds (8 streams in the first only), 1 s iperf3 runs, 300 connections, 10 s soak
+./dev bench           # full: 5 rounds, 10 s runs, 2,000 connections, 9,000-flow RSS, 10 min soak (~40 min)
 ```
 """
 with open(out_md, "w") as f:
