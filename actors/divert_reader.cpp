@@ -15,8 +15,9 @@ flow_classifier::flow_classifier(std::shared_ptr<engine_shared> shared)
   if (owner_->reports_new_processes())
     spdlog::info("flow owner: new processes reported by the kernel");
   else
-    spdlog::warn("flow owner: the kernel reports no new processes here; each flow no target owns costs a scan of "
-                 "every process");
+    spdlog::warn(
+        "flow owner: the kernel reports no new processes here; each flow no target owns costs a scan of "
+        "every process");
 }
 flow_classifier::~flow_classifier() = default;
 

@@ -45,9 +45,9 @@ class engine_shared {
   std::atomic<int64_t> max_flows{0};
   bool at_capacity() const {
     auto cap = max_flows.load(std::memory_order_relaxed);
-    return cap > 0 && counters.tcp_flows.load(std::memory_order_relaxed) +
-                              counters.udp_flows.load(std::memory_order_relaxed) >=
-                          cap;
+    return cap > 0 &&
+           counters.tcp_flows.load(std::memory_order_relaxed) + counters.udp_flows.load(std::memory_order_relaxed) >=
+               cap;
   }
 
   void set_config(const config::config& c) {

@@ -101,8 +101,8 @@ void use_pipelining(self_ptr self, bool on) {
   auto up = st.shared->upstream();
   if (!up) return;
   if (up->pipeline != on || st.m.current == fsm::state::starting)
-    spdlog::info("SOCKS5 handshakes {}", on ? "pipelined (the proxy reads ahead)"
-                                            : "step by step (the proxy does not read ahead)");
+    spdlog::info("SOCKS5 handshakes {}",
+                 on ? "pipelined (the proxy reads ahead)" : "step by step (the proxy does not read ahead)");
   if (up->pipeline == on) return;
   auto changed = std::make_shared<upstream_info>(*up);
   changed->pipeline = on;

@@ -22,10 +22,11 @@ void launch_flow(caf::actor_system& sys, const std::shared_ptr<Session>& session
   std::weak_ptr<Session> weak = session;
   // Lazy: the actor is scheduled only when it first hears from the session,
   // so accepting a flow wakes no scheduler thread.
-  auto actor = sys.spawn<caf::lazy_init>(flow_relay, std::function<void()>([weak] {
-                           if (auto s = weak.lock()) s->post_close();
-                         }),
-                         session->id(), std::string(proto) + " to " + session->original_dst().to_string());
+  auto actor =
+      sys.spawn<caf::lazy_init>(flow_relay, std::function<void()>([weak] {
+                                  if (auto s = weak.lock()) s->post_close();
+                                }),
+                                session->id(), std::string(proto) + " to " + session->original_dst().to_string());
   session->start([actor, parent](relay_closed rc, std::optional<upstream_failure> f) {
     if (f) caf::anon_send(parent, *f);
     caf::anon_send(actor, std::move(rc));

@@ -77,8 +77,7 @@ struct opener : std::enable_shared_from_this<opener> {
     sock.async_connect(ep, [self](asio::error_code e) {
       if (e) {
         std::string why = self->timed_out ? "timed out" : e.message();
-        return self->fail("tcp connect", "cannot reach the proxy " + self->proxy_text + ": " + why,
-                          !local_shortage(e));
+        return self->fail("tcp connect", "cannot reach the proxy " + self->proxy_text + ": " + why, !local_shortage(e));
       }
       asio::error_code ignored;
       self->sock.set_option(tcp::no_delay(true), ignored);

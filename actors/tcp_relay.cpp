@@ -75,7 +75,9 @@ void tcp_session::count(direction& d, size_t n) {
   }
 }
 
-void tcp_session::on_error(const asio::error_code& e) { finish(e == asio::error::operation_aborted ? "" : e.message()); }
+void tcp_session::on_error(const asio::error_code& e) {
+  finish(e == asio::error::operation_aborted ? "" : e.message());
+}
 
 void tcp_session::on_eof(direction& d) {
   // Half-close: pass the FIN on, keep the other direction running.

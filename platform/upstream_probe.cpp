@@ -174,7 +174,6 @@ probe_report guarded(F f) {
   }
 }
 
-
 probe_report probe_once(const config::proxy_section& proxy, std::chrono::milliseconds budget) {
   std::unique_ptr<timed_io> io;
   std::unique_ptr<tcp::socket> sock;

@@ -163,8 +163,8 @@ class linux_flow_owner final : public flow_owner {
     uint32_t found = 0;
     newcomers_.erase(std::remove_if(newcomers_.begin(), newcomers_.end(),
                                     [&](uint32_t pid) {
-                                      bool listed = std::find(candidates.begin(), candidates.end(), pid) !=
-                                                    candidates.end();
+                                      bool listed =
+                                          std::find(candidates.begin(), candidates.end(), pid) != candidates.end();
                                       if (listed) return true;
                                       if (!found && fds_.holds(pid, inode, false)) found = pid;
                                       return found != pid && !process_exists(pid);

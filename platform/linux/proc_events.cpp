@@ -16,9 +16,7 @@
 namespace drover::platform {
 namespace {
 
-int connector_socket() {
-  return ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
-}
+int connector_socket() { return ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR); }
 
 // Joins the proc connector's multicast group; false if it is not there.
 bool subscribe(int fd) {

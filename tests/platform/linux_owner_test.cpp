@@ -1,7 +1,7 @@
 // The pieces of owner lookup that read the live system: this process's own
 // descriptor table and the kernel's process events.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
