@@ -151,7 +151,7 @@ fi
 echo "== idle CPU and memory"
 start_engine "$E2E_DIR/drover.toml"
 wait_state Active 10
-pid=$(in_c pgrep -x drover)
+pid=$(engine_pid)
 ticks() { awk '{print $14 + $15}' /proc/"$pid"/stat; }
 t0=$(ticks); sleep "$IDLE"; t1=$(ticks)
 record drover idle_cpu_pct "$(python3 -c "print(($t1 - $t0) * 100.0 / $(getconf CLK_TCK) / $IDLE)")"

@@ -114,17 +114,17 @@ wait_state Active 10
 [ -n "$(drover_leftovers)" ] || fail "no rules while running?"
 
 echo "SIGTERM stops cleanly within 500 ms"
-clean_stop SIGTERM in_c pkill -TERM -x drover
+clean_stop SIGTERM kill -TERM "$(engine_pid)"
 
 echo "SIGINT too"
 start_engine "$E2E_DIR/drover.toml"
 wait_state Active 10
-clean_stop SIGINT in_c pkill -INT -x drover
+clean_stop SIGINT kill -INT "$(engine_pid)"
 
 echo "SIGKILL, then a new run cleans up and works"
 start_engine "$E2E_DIR/drover.toml"
 wait_state Active 10
-in_c pkill -9 -x drover || true
+kill -9 "$(engine_pid)" || true
 wait "$ENGINE_PID" 2>/dev/null || true
 [ -n "$(drover_leftovers)" ] || fail "expected stale rules after SIGKILL"
 start_engine "$E2E_DIR/drover.toml"

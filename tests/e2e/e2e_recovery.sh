@@ -47,7 +47,7 @@ fetch || fail "fetch after recovery failed"
 [ "$(dante_connects)" -eq $((c0 + 1)) ] || fail "the fetch after recovery did not go through dante"
 
 echo "20 Reconnecting -> Active cycles leave sockets and threads at their baseline"
-pid=$(in_c pgrep -x drover)
+pid=$(engine_pid)
 fds0=$(ls /proc/"$pid"/fd | wc -l); thr0=$(ls /proc/"$pid"/task | wc -l)
 for i in $(seq 1 20); do
   stop_dante 1080

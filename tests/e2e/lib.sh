@@ -192,6 +192,16 @@ start_engine() {  # start_engine CONFIG; ENGINE_PREFIX: a command to run it unde
   ENGINE_PID=$BG_PID
 }
 
+# This run's engine only (other runs, a benchmark, may have theirs): the
+# drover process whose command line names this run's directory.
+engine_pid() {
+  local p
+  for p in $(pgrep -x drover); do
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "--config $E2E_DIR/" && echo "$p"
+  done
+  return 0
+}
+
 engine_status() { in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" status --json; }
 engine_field() { engine_status 2>/dev/null | python3 -c "import json,sys; print(json.load(sys.stdin).get('$1',''))"; }
 
