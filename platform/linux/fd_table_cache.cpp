@@ -25,21 +25,22 @@ uint64_t socket_inode(const char* link, size_t n) {
   return v;
 }
 
+std::string fd_dir(uint32_t pid) { return "/proc/" + std::to_string(pid) + "/fd"; }
+
 }  // namespace
 
-bool fd_table_cache::holds(uint32_t pid, uint64_t inode, bool only_new) {
+fd_table_cache::look fd_table_cache::find(uint32_t pid, uint64_t inode, bool only_new) {
   auto it = tables_.find(pid);
-  if (only_new && it != tables_.end()) return holds_new(pid, it->second, inode);
-  return holds_all(pid, inode);
+  if (only_new && it != tables_.end()) return find_new(pid, it->second, inode);
+  return find_all(pid, inode);
 }
 
 // Every descriptor, read afresh (a directory listing: costly per entry).
-bool fd_table_cache::holds_all(uint32_t pid, uint64_t inode) {
-  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
-  DIR* d = ::opendir(dir.c_str());
+fd_table_cache::look fd_table_cache::find_all(uint32_t pid, uint64_t inode) {
+  DIR* d = ::opendir(fd_dir(pid).c_str());
   if (!d) {
     tables_.erase(pid);  // gone, or not ours to read
-    return false;
+    return look::gone;
   }
   table now;
   bool hit = false;
@@ -53,27 +54,26 @@ bool fd_table_cache::holds_all(uint32_t pid, uint64_t inode) {
   }
   ::closedir(d);
   tables_[pid].swap(now);
-  return hit;
+  return hit ? look::found : look::absent;
 }
 
 // Only where a new descriptor can be: the kernel hands out the lowest free
 // number, so the gaps of the last listing, then upwards past its end. No
 // listing (which costs a dentry per descriptor: with 200 sockets in one
 // process that was the bulk of a connection's setup).
-bool fd_table_cache::holds_new(uint32_t pid, table& known, uint64_t inode) {
+fd_table_cache::look fd_table_cache::find_new(uint32_t pid, table& known, uint64_t inode) {
   int top = -1;
   for (auto& kv : known) {
     // Held at the last look; if it has moved on since (inherited by a child),
     // the flow is proxied, never leaked.
-    if (kv.second == inode) return true;
+    if (kv.second == inode) return look::found;
     top = std::max(top, kv.first);
   }
-  if (top + 1 - static_cast<int>(known.size()) > max_gaps) return holds_all(pid, inode);
-  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (top + 1 - static_cast<int>(known.size()) > max_gaps) return find_all(pid, inode);
+  int dfd = ::open(fd_dir(pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) {
     tables_.erase(pid);
-    return false;
+    return look::gone;
   }
   char buf[64];
   bool hit = false;
@@ -91,7 +91,7 @@ bool fd_table_cache::holds_new(uint32_t pid, table& known, uint64_t inode) {
     hit = ino == inode;
   }
   ::close(dfd);
-  return hit;
+  return hit ? look::found : look::unsure;
 }
 
 void fd_table_cache::retain(const std::vector<uint32_t>& keep) {

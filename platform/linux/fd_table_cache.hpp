@@ -11,10 +11,13 @@ namespace drover::platform {
 
 class fd_table_cache {
  public:
-  /// True if `pid` holds socket `inode`. With `only_new`, descriptors read
-  /// before are trusted (cheap); without, every one is read again (a closed
-  /// number may have been reused for this very socket).
-  bool holds(uint32_t pid, uint64_t inode, bool only_new);
+  /// What one look at a process found. `unsure`: only the descriptors opened
+  /// since the last look were read, so a reused number may still hide it.
+  enum class look { found, absent, unsure, gone };
+  /// Whether `pid` holds socket `inode`. With `only_new`, descriptors read
+  /// before are trusted (cheap); without, every one is read again.
+  look find(uint32_t pid, uint64_t inode, bool only_new);
+  bool holds(uint32_t pid, uint64_t inode, bool only_new) { return find(pid, inode, only_new) == look::found; }
   /// Forgets processes not in `keep`.
   void retain(const std::vector<uint32_t>& keep);
 
@@ -22,8 +25,8 @@ class fd_table_cache {
   using table = std::unordered_map<int, uint64_t>;  // descriptor -> socket inode (0: not a socket)
   /// Past this many gaps in a table, probing them costs more than a listing.
   static constexpr int max_gaps = 32;
-  bool holds_all(uint32_t pid, uint64_t inode);
-  bool holds_new(uint32_t pid, table& known, uint64_t inode);
+  look find_all(uint32_t pid, uint64_t inode);
+  look find_new(uint32_t pid, table& known, uint64_t inode);
   std::unordered_map<uint32_t, table> tables_;
 };
 

@@ -145,10 +145,15 @@ class linux_flow_owner final : public flow_owner {
     }
     if (!inode) return uint32_t{0};
     // Known targets: first what they opened since the last look (a target's
-    // new flow is there), then all of it.
-    for (bool only_new : {true, false})
-      for (uint32_t pid : candidates)
-        if (fds_.holds(pid, inode, only_new)) return pid;
+    // new flow is there), then all of it, for those only partly read.
+    std::vector<uint32_t> unsure;
+    for (uint32_t pid : candidates) {
+      auto r = fds_.find(pid, inode, true);
+      if (r == fd_table_cache::look::found) return pid;
+      if (r == fd_table_cache::look::unsure) unsure.push_back(pid);
+    }
+    for (uint32_t pid : unsure)
+      if (fds_.holds(pid, inode, false)) return pid;
     return newcomer_owning(inode, candidates, is_target);
   }
 
@@ -166,8 +171,10 @@ class linux_flow_owner final : public flow_owner {
                                       bool listed =
                                           std::find(candidates.begin(), candidates.end(), pid) != candidates.end();
                                       if (listed) return true;
-                                      if (!found && fds_.holds(pid, inode, false)) found = pid;
-                                      return found != pid && !process_exists(pid);
+                                      if (found) return false;  // looked at next time
+                                      auto r = fds_.find(pid, inode, false);
+                                      if (r == fd_table_cache::look::found) found = pid;
+                                      return r == fd_table_cache::look::gone;
                                     }),
                      newcomers_.end());
     auto keep = newcomers_;
@@ -192,7 +199,6 @@ class linux_flow_owner final : public flow_owner {
         if (!known(p.pid) && is_target(p.exe)) newcomers_.push_back(p.pid);
   }
   bool known(uint32_t pid) const { return std::find(newcomers_.begin(), newcomers_.end(), pid) != newcomers_.end(); }
-  static bool process_exists(uint32_t pid) { return ::access(("/proc/" + std::to_string(pid)).c_str(), F_OK) == 0; }
 
   netlink_socket nl_;
   proc_events events_;
