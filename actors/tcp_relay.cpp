@@ -117,15 +117,15 @@ void tcp_session::grow(direction& d) {
 void tcp_session::splice_pump(direction& d) {
   if (finished_) return;
   auto self = shared_from_this();
+  auto resume = [self, &d](asio::error_code e) {
+    if (e) return self->on_error(e);
+    self->splice_pump(d);
+  };
   for (int i = 0; i < splice_batch; ++i) {
     if (d.pipe->pending() > 0) {
       auto t = d.pipe->drain(d.to->native_handle());
       if (t.k == platform::transfer::kind::failed) return finish(platform::error_text(t.os_error));
-      if (t.k == platform::transfer::kind::would_block)
-        return d.to->async_wait(tcp::socket::wait_write, [self, &d](asio::error_code e) {
-          if (e) return self->on_error(e);
-          self->splice_pump(d);
-        });
+      if (t.k == platform::transfer::kind::would_block) return d.to->async_wait(tcp::socket::wait_write, resume);
       continue;
     }
     auto t = d.pipe->fill(d.from->native_handle());
@@ -134,10 +134,7 @@ void tcp_session::splice_pump(direction& d) {
         count(d, t.bytes);
         continue;
       case platform::transfer::kind::would_block:
-        return d.from->async_wait(tcp::socket::wait_read, [self, &d](asio::error_code e) {
-          if (e) return self->on_error(e);
-          self->splice_pump(d);
-        });
+        return d.from->async_wait(tcp::socket::wait_read, resume);
       case platform::transfer::kind::eof:
         return on_eof(d);
       case platform::transfer::kind::failed:
