@@ -90,8 +90,32 @@ fd_table_cache::look fd_table_cache::find_new(uint32_t pid, table& known, uint64
     known[fd] = ino;
     hit = ino == inode;
   }
+  if (!hit) hit = reread_sockets(dfd, known, inode, top);
   ::close(dfd);
   return hit ? look::found : look::unsure;
+}
+
+// A socket closed since the last look leaves the lowest free number, and the
+// next socket takes it (an app connecting again and again: every flow).
+// Those numbers, lowest first, before the caller resorts to a listing.
+bool fd_table_cache::reread_sockets(int dfd, table& known, uint64_t inode, int top) {
+  std::vector<int> sockets;
+  for (auto& kv : known)
+    if (kv.second != 0 && kv.first <= top) sockets.push_back(kv.first);
+  std::sort(sockets.begin(), sockets.end());
+  if (sockets.size() > max_rereads) sockets.resize(max_rereads);
+  char buf[64];
+  for (int fd : sockets) {
+    ssize_t n = ::readlinkat(dfd, std::to_string(fd).c_str(), buf, sizeof buf);
+    if (n <= 0) {
+      known.erase(fd);
+      continue;
+    }
+    uint64_t ino = socket_inode(buf, static_cast<size_t>(n));
+    known[fd] = ino;
+    if (ino == inode) return true;
+  }
+  return false;
 }
 
 void fd_table_cache::retain(const std::vector<uint32_t>& keep) {

@@ -3,6 +3,7 @@
 /// hundreds of descriptors (an Electron app, the benchmark's 200 concurrent
 /// connections) is then read in full only when a flow's socket is not among
 /// the descriptors it opened since the last look.
+#include <cstddef>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -25,8 +26,11 @@ class fd_table_cache {
   using table = std::unordered_map<int, uint64_t>;  // descriptor -> socket inode (0: not a socket)
   /// Past this many gaps in a table, probing them costs more than a listing.
   static constexpr int max_gaps = 32;
+  /// Known sockets read again per quick look (the lowest numbers).
+  static constexpr size_t max_rereads = 16;
   look find_all(uint32_t pid, uint64_t inode);
   look find_new(uint32_t pid, table& known, uint64_t inode);
+  bool reread_sockets(int dfd, table& known, uint64_t inode, int top);
   std::unordered_map<uint32_t, table> tables_;
 };
 
