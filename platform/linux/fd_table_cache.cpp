@@ -58,9 +58,12 @@ fd_table_cache::look fd_table_cache::find_all(uint32_t pid, uint64_t inode) {
 }
 
 // Only where a new descriptor can be: the kernel hands out the lowest free
-// number, so the gaps of the last listing, then upwards past its end. No
-// listing (which costs a dentry per descriptor: with 200 sockets in one
-// process that was the bulk of a connection's setup).
+// number, so the gaps of the last listing from the lowest, then upwards past
+// its end; two free numbers in a row end the search (what was opened since
+// fills the lowest ones). No listing, which costs a dentry per descriptor:
+// with 200 sockets in one process that was the bulk of a connection's setup;
+// and a table with a far descriptor (an inherited 255) is no longer listed in
+// full for every flow.
 fd_table_cache::look fd_table_cache::find_new(uint32_t pid, table& known, uint64_t inode) {
   int top = -1;
   for (auto& kv : known) {
@@ -69,7 +72,6 @@ fd_table_cache::look fd_table_cache::find_new(uint32_t pid, table& known, uint64
     if (kv.second == inode) return look::found;
     top = std::max(top, kv.first);
   }
-  if (top + 1 - static_cast<int>(known.size()) > max_gaps) return find_all(pid, inode);
   int dfd = ::open(fd_dir(pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) {
     tables_.erase(pid);
@@ -78,11 +80,11 @@ fd_table_cache::look fd_table_cache::find_new(uint32_t pid, table& known, uint64
   char buf[64];
   bool hit = false;
   int misses_in_a_row = 0;
-  for (int fd = 0; !hit && (fd <= top || misses_in_a_row < 2); ++fd) {
-    if (fd <= top && known.count(fd)) continue;
+  for (int fd = 0; !hit && misses_in_a_row < 2; ++fd) {
+    if (known.count(fd)) continue;
     ssize_t n = ::readlinkat(dfd, std::to_string(fd).c_str(), buf, sizeof buf);
     if (n <= 0) {
-      if (fd > top) ++misses_in_a_row;
+      ++misses_in_a_row;
       continue;
     }
     misses_in_a_row = 0;

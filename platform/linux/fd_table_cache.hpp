@@ -24,8 +24,6 @@ class fd_table_cache {
 
  private:
   using table = std::unordered_map<int, uint64_t>;  // descriptor -> socket inode (0: not a socket)
-  /// Past this many gaps in a table, probing them costs more than a listing.
-  static constexpr int max_gaps = 32;
   /// Known sockets read again per quick look (the lowest numbers).
   static constexpr size_t max_rereads = 16;
   look find_all(uint32_t pid, uint64_t inode);
