@@ -357,8 +357,14 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
       },
       [self](status_atom) { return make_snapshot(self); },
       [self](upstream_failure& f) {
-        spdlog::warn("upstream {}: {}", f.step, f.message);
         auto& st = self->state;
+        uint64_t held_back = 0;
+        if (f.unreachable)
+          spdlog::warn("upstream {}: {}", f.step, f.message);
+        else if (st.flow_failures.admit(log_gate::clock::now(), held_back))
+          spdlog::warn(
+              "upstream {}: {}{}", f.step, f.message,
+              held_back ? " (" + std::to_string(held_back) + " flow failures before this one not logged)" : "");
         if (f.unreachable && st.m.current == fsm::state::active)
           return apply(self, fsm::event::proxy_unreachable, f.message);
         if (st.m.current == fsm::state::active) st.m.last_error = f.message;

@@ -7,6 +7,7 @@
 #include "actors/engine_env.hpp"
 #include "actors/engine_shared.hpp"
 #include "core/engine_fsm.hpp"
+#include "core/log_gate.hpp"
 #include "messages/messages.hpp"
 
 namespace drover {
@@ -49,6 +50,9 @@ struct supervisor_state {
   std::optional<fsm::clock::time_point> route_deadline;  ///< resuming: waiting for a default route
   std::string config_error;
   std::vector<std::string> history;
+  /// Per-flow failures (a destination the proxy refuses, retried by the
+  /// app): a few a minute reach the log, with a count of the others.
+  log_gate flow_failures{5, std::chrono::minutes(1)};
   static inline const char* name = "engine_supervisor";
 };
 
