@@ -37,6 +37,7 @@ fd_table_cache::look fd_table_cache::find(uint32_t pid, uint64_t inode, bool onl
 
 // Every descriptor, read afresh (a directory listing: costly per entry).
 fd_table_cache::look fd_table_cache::find_all(uint32_t pid, uint64_t inode) {
+  ++listings_;
   DIR* d = ::opendir(fd_dir(pid).c_str());
   if (!d) {
     tables_.erase(pid);  // gone, or not ours to read

@@ -19,6 +19,8 @@ class fd_table_cache {
   /// before are trusted (cheap); without, every one is read again.
   look find(uint32_t pid, uint64_t inode, bool only_new);
   bool holds(uint32_t pid, uint64_t inode, bool only_new) { return find(pid, inode, only_new) == look::found; }
+  /// Full listings made so far (what the quick looks exist to avoid).
+  size_t listings() const { return listings_; }
   /// Forgets processes not in `keep`.
   void retain(const std::vector<uint32_t>& keep);
 
@@ -30,6 +32,7 @@ class fd_table_cache {
   look find_new(uint32_t pid, table& known, uint64_t inode);
   bool reread_sockets(int dfd, table& known, uint64_t inode, int top);
   std::unordered_map<uint32_t, table> tables_;
+  size_t listings_ = 0;
 };
 
 }  // namespace drover::platform

@@ -67,6 +67,26 @@ TEST(FdTableCache, FindsANewSocketWithoutAListing) {
             0);
 }
 
+TEST(FdTableCache, AFarDescriptorOrAReusedNumberNeedsNoListing) {
+  EXPECT_EQ(in_clean_child([] {
+              fd_table_cache cache;
+              uint32_t me = static_cast<uint32_t>(::getpid());
+              if (::dup2(0, 251) != 251) return 1;  // as inherited from a shell
+              int a = ::socket(AF_INET, SOCK_STREAM, 0);
+              if (!cache.holds(me, inode_of(a), true) || cache.listings() != 1) return 2;  // first look
+              if (::dup(0) < 0) return 3;  // the number that look used, taken as another process would have it
+              int b = ::socket(AF_INET, SOCK_STREAM, 0);
+              if (!cache.holds(me, inode_of(b), true)) return 4;  // in the gap below 251
+              ::close(a);
+              int c = ::socket(AF_INET, SOCK_STREAM, 0);  // a's number again
+              if (c != a) return 5;
+              if (!cache.holds(me, inode_of(c), true)) return 6;
+              if (cache.listings() != 1) return 7;
+              return 0;
+            }),
+            0);
+}
+
 TEST(FdTableCache, ASparseTableIsListedInFull) {
   fd_table_cache cache;
   uint32_t me = static_cast<uint32_t>(::getpid());
