@@ -87,9 +87,13 @@ std::string linux_install(const inputs& in, const linux_params& p, family f) {
   os << "*mangle\n:DROVER_OUT - [0:0]\n:DROVER_PRE - [0:0]\n";
   // Own sockets first: a verdict mark replaces skb->mark, so this must lead.
   os << "-A DROVER_OUT -m mark --mark " << hex(mark::own) << " -j RETURN\n";
-  // Later packets of a decided flow carry its verdict and leave at once (the
-  // per-packet cost for established traffic is these three rules); only the
+  // Later packets of a decided flow leave at once. Direct and redirected TCP
+  // flows need no mark on them (NAT remembers the redirect): setting one
+  // would make the kernel route every packet again (bench: non-target
+  // throughput). UDP to TPROXY and refused flows do need it; only the
   // original direction, or replies would be steered back into lo.
+  os << "-A DROVER_OUT -m connmark --mark " << hex(mark::direct) << " -j RETURN\n";
+  os << "-A DROVER_OUT -m connmark --mark " << hex(mark::redirect_tcp) << " -j RETURN\n";
   os << "-A DROVER_OUT -m conntrack --ctdir ORIGINAL -m connmark ! --mark 0 -j CONNMARK --restore-mark\n";
   os << "-A DROVER_OUT -m mark ! --mark 0 -j RETURN\n";
   os << "-A DROVER_OUT -o lo -j RETURN\n";

@@ -51,6 +51,18 @@ TEST(filter, linux_rules_order_and_content) {
   ASSERT_NE(queue, std::string::npos);
   EXPECT_LT(own, restore) << "own-mark RETURN must come first";
   EXPECT_LT(restore, queue);
+  // Established direct and redirected-TCP flows leave before the restore (a
+  // mark set on every packet would re-route each one); TPROXY'd UDP and
+  // refused flows keep their mark.
+  auto direct = v4.find("-m connmark --mark 0x40 -j RETURN");
+  auto tcp = v4.find("-m connmark --mark 0x10 -j RETURN");
+  ASSERT_NE(direct, std::string::npos);
+  ASSERT_NE(tcp, std::string::npos);
+  EXPECT_LT(own, direct);
+  EXPECT_LT(direct, restore);
+  EXPECT_LT(tcp, restore);
+  EXPECT_EQ(v4.find("-m connmark --mark 0x20 -j RETURN"), std::string::npos);
+  EXPECT_EQ(v4.find("-m connmark --mark 0x30 -j RETURN"), std::string::npos);
   EXPECT_NE(v4.find("--ctdir ORIGINAL"), std::string::npos);
   EXPECT_NE(v4.find("-d 10.9.0.2 -j RETURN"), std::string::npos);
   EXPECT_NE(v4.find("-d 192.0.2.0/24 -j RETURN"), std::string::npos);
