@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 namespace drover::platform {
@@ -27,6 +28,15 @@ uint64_t socket_inode(const char* link, size_t n) {
 
 std::string fd_dir(uint32_t pid) { return "/proc/" + std::to_string(pid) + "/fd"; }
 
+// One descriptor of the directory `dfd`: its socket inode, 0 if it is not a
+// socket, nothing if there is no such descriptor.
+std::optional<uint64_t> read_descriptor(int dfd, const char* name) {
+  char buf[64];
+  ssize_t n = ::readlinkat(dfd, name, buf, sizeof buf);
+  if (n <= 0) return std::nullopt;
+  return socket_inode(buf, static_cast<size_t>(n));
+}
+
 }  // namespace
 
 fd_table_cache::look fd_table_cache::find(uint32_t pid, uint64_t inode, bool only_new) {
@@ -45,11 +55,9 @@ fd_table_cache::look fd_table_cache::find_all(uint32_t pid, uint64_t inode) {
   }
   table now;
   bool hit = false;
-  char buf[64];
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    ssize_t n = ::readlinkat(::dirfd(d), e->d_name, buf, sizeof buf);
-    uint64_t ino = n > 0 ? socket_inode(buf, static_cast<size_t>(n)) : 0;
+    uint64_t ino = read_descriptor(::dirfd(d), e->d_name).value_or(0);
     now.emplace(std::atoi(e->d_name), ino);
     if (ino == inode) hit = true;
   }
@@ -78,20 +86,18 @@ fd_table_cache::look fd_table_cache::find_new(uint32_t pid, table& known, uint64
     tables_.erase(pid);
     return look::gone;
   }
-  char buf[64];
   bool hit = false;
   int misses_in_a_row = 0;
   for (int fd = 0; !hit && misses_in_a_row < 2; ++fd) {
     if (known.count(fd)) continue;
-    ssize_t n = ::readlinkat(dfd, std::to_string(fd).c_str(), buf, sizeof buf);
-    if (n <= 0) {
+    auto ino = read_descriptor(dfd, std::to_string(fd).c_str());
+    if (!ino) {
       ++misses_in_a_row;
       continue;
     }
     misses_in_a_row = 0;
-    uint64_t ino = socket_inode(buf, static_cast<size_t>(n));
-    known[fd] = ino;
-    hit = ino == inode;
+    known[fd] = *ino;
+    hit = *ino == inode;
   }
   if (!hit) hit = reread_sockets(dfd, known, inode, top);
   ::close(dfd);
@@ -107,16 +113,14 @@ bool fd_table_cache::reread_sockets(int dfd, table& known, uint64_t inode, int t
     if (kv.second != 0 && kv.first <= top) sockets.push_back(kv.first);
   std::sort(sockets.begin(), sockets.end());
   if (sockets.size() > max_rereads) sockets.resize(max_rereads);
-  char buf[64];
   for (int fd : sockets) {
-    ssize_t n = ::readlinkat(dfd, std::to_string(fd).c_str(), buf, sizeof buf);
-    if (n <= 0) {
+    auto ino = read_descriptor(dfd, std::to_string(fd).c_str());
+    if (!ino) {
       known.erase(fd);
       continue;
     }
-    uint64_t ino = socket_inode(buf, static_cast<size_t>(n));
-    known[fd] = ino;
-    if (ino == inode) return true;
+    known[fd] = *ino;
+    if (*ino == inode) return true;
   }
   return false;
 }
