@@ -109,10 +109,10 @@ void tcp_session::grow(direction& d) {
   if (!pipe->open()) return;
   // Splicing calls the kernel directly: the descriptors must not block
   // (Asio's own reads made them non-blocking already; this says so for sure).
-  asio::error_code ignored;
-  if (!d.from->native_non_blocking()) d.from->native_non_blocking(true, ignored);
-  if (!d.to->native_non_blocking()) d.to->native_non_blocking(true, ignored);
-  if (ignored) return;
+  asio::error_code ec;
+  if (!d.from->native_non_blocking()) d.from->native_non_blocking(true, ec);
+  if (!ec && !d.to->native_non_blocking()) d.to->native_non_blocking(true, ec);
+  if (ec) return;
   d.pipe = std::move(pipe);
   std::vector<uint8_t>().swap(d.buf);
 }
