@@ -96,6 +96,10 @@ def fmt(v, unit=""):
 rows = []
 for metric, label, unit in [("tcp_up_1", "TCP upload, 1 stream", "bps"), ("tcp_down_1", "TCP download, 1 stream", "bps"),
                             ("tcp_up_8", "TCP upload, 8 streams", "bps"), ("tcp_down_8", "TCP download, 8 streams", "bps"),
+                            ("tcp_up_1_cpu_s_per_gb", "machine CPU per GB, 1-stream upload (s)", ""),
+                            ("tcp_down_1_cpu_s_per_gb", "machine CPU per GB, 1-stream download (s)", ""),
+                            ("tcp_up_8_cpu_s_per_gb", "machine CPU per GB, 8-stream upload (s)", ""),
+                            ("tcp_down_8_cpu_s_per_gb", "machine CPU per GB, 8-stream download (s)", ""),
                             ("conn_per_s", "sequential connections/s", ""), ("conn_p50_us", "connect→first byte p50 (µs)", ""),
                             ("conn_p99_us", "connect→first byte p99 (µs)", ""), ("udp_p50_us", "UDP RTT p50, 20×50/s (µs)", ""),
                             ("udp_p99_us", "UDP RTT p99, 20×50/s (µs)", ""), ("udp_loss", "UDP loss", ""),
@@ -112,6 +116,8 @@ Measured by `./dev bench{' --quick' if kind == 'quick' else ''}` ({kind} run, {r
 Machine: {meta['machine']}. Date: {meta['date']}. Commit: {meta['commit']}.
 All four configurations run in the same invocation, in network namespaces on one machine
 (client → dante on a veth bridge → far server), so they share every cost but the one measured.
+Each round starts with the next configuration, so none always runs first or last.
+"Machine CPU per GB" is the busy time of both cores (every process and the kernel) per GB moved.
 Raw numbers: `bench/results/e2e-*.json`, `bench/results/raw-*.txt`, `bench/results/micro-*.json`.
 
 ## Targets

@@ -83,7 +83,22 @@ run_client() {  # run_client MODE KIND ARGS...: KIND iperf|client
   else in_c "$bin" "$@"; fi
 }
 bps_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])'; }
-iperf_bps() { run_client "$1" iperf -c "$IP_F" -p 5201 -t "$SECS" -J "${@:2}" | bps_of; }  # MODE ARGS...
+# The whole machine's busy time (user, nice, system, irq, softirq) in clock ticks.
+busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+# tcp_run MODE METRIC IPERF_ARGS...: throughput, and the CPU seconds the whole
+# machine spent per GB moved (client, relay, dante, server and the kernel's
+# work for all of them): what a configuration costs, not only how fast it is.
+tcp_run() {
+  local mode=$1 metric=$2 t0 t1 json
+  shift 2
+  t0=$(busy_ticks)
+  json=$(run_client "$mode" iperf -c "$IP_F" -p 5201 -t "$SECS" -J "$@")
+  t1=$(busy_ticks)
+  record "$mode" "$metric" "$(bps_of <<<"$json")"
+  record "$mode" "${metric}_cpu_s_per_gb" "$(python3 -c "import json,sys
+moved = json.loads(sys.argv[1])['end']['sum_received']['bytes'] / 1e9
+print(($t1 - $t0) / $(getconf CLK_TCK) / moved)" "$json")"
+}
 nontarget_bps() { in_c "$E2E_DIR/plainiperf" -c "$IP_F" -p 5201 -t "$SECS" -J | bps_of; }
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 # The highest rate of one UDP flow with <= 0.1 % of datagrams lost (echoed
@@ -98,16 +113,20 @@ udp_max_pps() {
   echo "$best"
 }
 
-MODES="direct proxychains redsocks drover"
+MODES=(direct proxychains redsocks drover)
 for round in $(seq 1 $ROUNDS); do
-  for mode in $MODES; do
+  # Each round starts with the next configuration, so none always runs first
+  # or last (after another's thousands of connections, on a dante that has
+  # grown its children for them).
+  for i in 0 1 2 3; do
+    mode=${MODES[$(((round - 1 + i) % 4))]}
     echo "== round $round: $mode"
     setup_mode $mode
-    record $mode tcp_up_1 "$(iperf_bps $mode)"
-    record $mode tcp_down_1 "$(iperf_bps $mode -R)"
+    tcp_run $mode tcp_up_1
+    tcp_run $mode tcp_down_1 -R
     if [ $QUICK = 0 ] || [ $round = 1 ]; then  # quick: one sample of 8 streams
-      record $mode tcp_up_8 "$(iperf_bps $mode -P 8)"
-      record $mode tcp_down_8 "$(iperf_bps $mode -R -P 8)"
+      tcp_run $mode tcp_up_8 -P 8
+      tcp_run $mode tcp_down_8 -R -P 8
     fi
     # A run with failed connections still reports its numbers; say so, go on.
     lat=$(run_client $mode client tcplat "$IP_F" 7100 "$CONNS") || echo "warning: $mode: $lat" >&2
