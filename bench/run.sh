@@ -57,10 +57,7 @@ record() { echo "$1 $2 $3" >>"$RAW"; }  # mode metric value
 setup_mode() {
   case $1 in
     redsocks)
-      # Not through in_c: a shell function in the background is a subshell,
-      # and killing that left redsocks running into the next round (whose
-      # own redsocks then failed to bind and exited).
-      bg "$E2E_DIR/redsocks.log" ip netns exec "$NS_C" redsocks -c "$E2E_DIR/redsocks.conf"
+      bg "$E2E_DIR/redsocks.log" in_c redsocks -c "$E2E_DIR/redsocks.conf"
       REDSOCKS_PID=$BG_PID
       sleep 0.3
       in_c iptables -w -t nat -A OUTPUT -p tcp -d "$IP_F" -j REDIRECT --to-ports 12345 ;;

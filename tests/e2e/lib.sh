@@ -68,9 +68,16 @@ e2e_setup() {
 
 # Background process tracked for cleanup: bg LOGFILE CMD...; its pid is
 # left in BG_PID (not echoed: a $(...) subshell would own the child, and
-# `wait` on it would return at once).
+# `wait` on it would return at once). in_c/in_p/in_f are spelled out here:
+# a shell function in the background runs in a subshell, so BG_PID would be
+# that subshell, and killing it would leave the process itself running.
 bg() {
   local log=$1; shift
+  case $1 in
+    in_c) set -- ip netns exec "$NS_C" "${@:2}" ;;
+    in_p) set -- ip netns exec "$NS_P" "${@:2}" ;;
+    in_f) set -- ip netns exec "$NS_F" "${@:2}" ;;
+  esac
   "$@" >"$log" 2>&1 &
   BG_PID=$!
   E2E_PIDS+=("$BG_PID")
