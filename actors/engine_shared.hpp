@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "messages/messages.hpp"
 
 namespace drover {
 
@@ -31,6 +32,7 @@ struct traffic_counters {
   std::atomic<uint64_t> direct{0};
   std::atomic<uint64_t> refused{0};
   std::atomic<uint64_t> udp_dropped{0};
+  std::atomic<uint64_t> unattributed{0};  ///< owner not determinable: refused, never direct
   std::atomic<uint64_t> next_flow_id{1};
 };
 
@@ -39,6 +41,9 @@ class engine_shared {
   /// True only while Active: otherwise target flows are refused, never sent
   /// direct.
   std::atomic<bool> active{false};
+  /// False while the proxy has no working UDP relay: target UDP is refused
+  /// (never direct) while TCP is still proxied.
+  std::atomic<bool> udp_available{true};
   traffic_counters counters;
   /// Flows (TCP + UDP) the open-file limit allows, each holding about two
   /// descriptors, with a reserve for the engine's own; 0: no limit known.
@@ -86,11 +91,50 @@ class engine_shared {
     return upstream_;
   }
 
+  /// The supervisor publishes its view on every change; status() answers
+  /// from it at once, whatever the supervisor is busy with.
+  void publish_status(status_snapshot s, std::chrono::steady_clock::time_point active_since) {
+    std::lock_guard<std::mutex> g(mu_);
+    status_ = std::move(s);
+    active_since_ = active_since;
+  }
+  /// The last published state with live counters and uptime.
+  status_snapshot status() const {
+    status_snapshot s;
+    std::chrono::steady_clock::time_point since;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      s = status_;
+      s.target_pids = pids_;
+      since = active_since_;
+    }
+    if (s.state.empty()) s.state = "Idle";
+    if (s.state == "Active")
+      s.uptime_s = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - since).count());
+    fill_counters(s);
+    return s;
+  }
+  void fill_counters(status_snapshot& s) const {
+    auto& c = counters;
+    s.bytes_in = c.bytes_in;
+    s.bytes_out = c.bytes_out;
+    s.tcp_flows = c.tcp_flows;
+    s.udp_flows = c.udp_flows;
+    s.flows_redirected = c.redirected;
+    s.flows_direct = c.direct;
+    s.flows_refused = c.refused;
+    s.udp_dropped = c.udp_dropped;
+    s.flows_unattributed = c.unattributed;
+  }
+
  private:
   mutable std::mutex mu_;
   config::config cfg_;
   std::vector<uint32_t> pids_;
   std::shared_ptr<const upstream_info> upstream_;
+  status_snapshot status_;
+  std::chrono::steady_clock::time_point active_since_{};
 };
 
 }  // namespace drover

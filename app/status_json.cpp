@@ -18,7 +18,9 @@ nlohmann::json to_json(const status_snapshot& s) {
           {"flows_redirected", s.flows_redirected},
           {"flows_direct", s.flows_direct},
           {"flows_refused", s.flows_refused},
-          {"udp_dropped", s.udp_dropped}};
+          {"udp_dropped", s.udp_dropped},
+          {"flows_unattributed", s.flows_unattributed},
+          {"udp_available", s.udp_available}};
 }
 
 std::string to_text(const nlohmann::json& j) {

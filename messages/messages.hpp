@@ -24,14 +24,16 @@ struct status_snapshot {
   uint64_t flows_redirected = 0;
   uint64_t flows_direct = 0;
   uint64_t flows_refused = 0;
-  uint64_t udp_dropped = 0;  ///< fragmented, malformed or over-queue datagrams
+  uint64_t udp_dropped = 0;  ///< fragmented, malformed, oversized or over-queue datagrams
+  uint64_t flows_unattributed = 0;  ///< first packets whose owner could not be determined (refused)
+  bool udp_available = true;        ///< false: the proxy has no working UDP relay (target UDP refused)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_snapshot& x) {
   return f(caf::meta::type_name("status_snapshot"), x.state, x.detail, x.uptime_s, x.bytes_in, x.bytes_out, x.tcp_flows,
            x.udp_flows, x.target_pids, x.reconnect_attempt, x.last_error, x.flows_redirected, x.flows_direct,
-           x.flows_refused, x.udp_dropped);
+           x.flows_refused, x.udp_dropped, x.flows_unattributed, x.udp_available);
 }
 
 /// A relay could not use the upstream (relay -> supervisor). `unreachable`

@@ -98,6 +98,15 @@ start_far() {
   wait_port in_f "$IP_F" 8080
   wait_port in_f "$IP_F" 7000
   wait_port in_f "$IP_F" 7001 udp
+  start_dns
+}
+
+# A DNS responder on the far host: the UDP round trip of the health check
+# (proxy.udp_check) asks it, never a public resolver.
+start_dns() {
+  bg "$E2E_DIR/dnsmasq.log" in_f dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+    --listen-address="$IP_F" --port=53 --user=root --pid-file= --address=/check.drover.test/"$IP_F" --log-facility=-
+  wait_port in_f "$IP_F" 53 udp
 }
 
 # start_dante [none|username] [port]: username auth uses user drovertest.
@@ -173,6 +182,7 @@ version = 1
 [proxy]
 host = "$IP_P"
 port = ${PROXY_PORT:-1080}
+udp_check = "${UDP_CHECK:-$IP_F:53}"
 ${PROXY_EXTRA:-}
 [targets]
 processes = ["droverclient", "drovercurl"]

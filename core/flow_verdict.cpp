@@ -1,0 +1,1 @@
+#include "core/flow_verdict.hpp"
