@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "actors/engine_shared.hpp"
+#include "core/log_gate.hpp"
 #include "messages/messages.hpp"
 #include "platform/divert.hpp"
 
@@ -19,8 +20,11 @@ class flow_classifier {
   platform::verdict classify(const uint8_t* data, size_t len);
 
  private:
+  void report_unattributed(const char* why, const std::string& detail);
+
   std::shared_ptr<engine_shared> shared_;
   std::unique_ptr<platform::flow_owner> owner_;
+  log_gate unattributed_log_{5, std::chrono::minutes(1)};
 };
 
 /// Spawned detached: runs the capture loop on its own thread and tells the

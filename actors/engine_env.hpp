@@ -18,8 +18,10 @@ namespace drover {
 class engine_env {
  public:
   virtual ~engine_env() = default;
+  /// Blocking calls (scan_targets, install_rules, intact) run in the rules
+  /// keeper; detached (on its own thread) unless the env says they are quick.
+  virtual bool blocking_detached() const { return true; }
   virtual std::vector<uint32_t> scan_targets(const engine_shared& shared) = 0;
-  virtual result<std::vector<endpoint>> resolve(const std::string& host, uint16_t port) = 0;
   virtual result<std::unique_ptr<platform::redirect_rules>> install_rules(const filter::inputs& in,
                                                                           const filter::linux_params& p) = 0;
   virtual relay_host_actor spawn_relays(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
@@ -27,9 +29,12 @@ class engine_env {
   virtual divert_reader_actor spawn_reader(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
                                            supervisor_actor parent, platform::divert_options opts) = 0;
   virtual procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared> shared) = 0;
+  /// Watches the proxy while Active; `udp`: through a kept-open UDP
+  /// association, else (a TCP-only proxy) by repeated TCP checks.
   virtual upstream_monitor_actor spawn_monitor(caf::actor_system& sys, config::proxy_section proxy,
-                                               supervisor_actor parent) = 0;
-  /// Runs the health probe; the answer arrives as probe_result{generation}.
+                                               supervisor_actor parent, bool udp) = 0;
+  /// Runs the health probe off the caller's thread (it resolves proxy.host);
+  /// the answer arrives as probe_result{generation}.
   virtual void probe(caf::actor_system& sys, const config::proxy_section& proxy, supervisor_actor parent,
                      uint64_t generation) = 0;
   /// Writes a crash dump; returns where it went.

@@ -33,6 +33,7 @@ struct traffic_counters {
   std::atomic<uint64_t> refused{0};
   std::atomic<uint64_t> udp_dropped{0};
   std::atomic<uint64_t> unattributed{0};  ///< owner not determinable: refused, never direct
+  std::atomic<uint64_t> flows_failed{0};  ///< the proxy refused or could not reach the destination
   std::atomic<uint64_t> next_flow_id{1};
 };
 
@@ -126,6 +127,7 @@ class engine_shared {
     s.flows_refused = c.refused;
     s.udp_dropped = c.udp_dropped;
     s.flows_unattributed = c.unattributed;
+    s.flows_failed = c.flows_failed;
   }
 
  private:

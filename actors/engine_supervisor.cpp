@@ -1,5 +1,7 @@
 #include "actors/engine_supervisor.hpp"
 
+#include "actors/rules_keeper.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <ctime>
@@ -46,36 +48,40 @@ void apply_engine_settings(self_ptr self, const config::config& cfg) {
   b.total = std::chrono::duration_cast<seconds>(cfg.engine.reconnect_total_cap);
 }
 
-status install(self_ptr self) {
+// Rules (in the keeper, off this thread), then the capture; `then` runs
+// once both are in place, on failure the capture error is applied.
+template <class Then>
+void install(self_ptr self, Then then) {
   auto& st = self->state;
-  // Old rules go first: their destructor removes Drover's chains, new ones too.
-  st.rules.reset();
-  auto rules = st.env->install_rules(st.inputs, st.params);
-  if (!rules) return rules.err();
-  st.rules = std::move(*rules);
-  platform::divert_options d;
-  d.queue_num = st.params.queue_num;
-  st.reader = watched(self, st.env->spawn_reader(self->system(), st.shared, me(self), d));
-  return ok();
+  auto plan = std::make_shared<rules_plan>();
+  plan->inputs = st.inputs;
+  plan->params = st.params;
+  auto gen = st.generation;
+  self->request(st.keeper, caf::infinite, install_atom_v, rules_plan_ptr(std::move(plan)))
+      .then(
+          [self, gen, then](bool) {
+            auto& st = self->state;
+            if (gen != st.generation) return;
+            platform::divert_options d;
+            d.queue_num = st.params.queue_num;
+            st.reader = watched(self, st.env->spawn_reader(self->system(), st.shared, me(self), d));
+            then();
+          },
+          [self, gen](caf::error& err) {
+            if (gen == self->state.generation) apply(self, fsm::event::driver_gone, self->system().render(err));
+          });
 }
 
 // Starting: relays and listeners, rules and capture (targets refused until
-// Active), then the health probe.
+// Active), then the health probe, which also resolves proxy.host: a name
+// that does not resolve yet must not keep the rules out (targets would go
+// direct meanwhile), so the rules skip the addresses last known, if any;
+// Drover's own sockets are exempt by their mark either way.
 void open_divert(self_ptr self) {
   auto& st = self->state;
   auto cfg = st.shared->get_config();
-  auto addrs = st.env->resolve(cfg.proxy.host, cfg.proxy.port);
-  if (!addrs) return apply(self, fsm::event::checks_failed, addrs.err().message);
-  auto up = std::make_shared<upstream_info>();
-  up->proxy = addrs->front();
-  up->auth = cfg.proxy.auth;
-  up->login = cfg.proxy.login;
-  up->password = cfg.proxy.password;
-  up->connect_timeout = cfg.proxy.tcp_connect_timeout;
-  up->udp_timeout = cfg.proxy.udp_associate_timeout;
-  st.shared->set_upstream(up);
   st.inputs = filter::inputs{};
-  st.inputs.upstream = *addrs;
+  st.inputs.upstream = st.last_upstream;
   st.inputs.extra_skip = cfg.skip.extra_skip_cidrs;
   st.inputs.skip_multicast = cfg.skip.multicast;
   st.relays = watched(self, st.env->spawn_relays(self->system(), st.shared, me(self)));
@@ -87,12 +93,35 @@ void open_divert(self_ptr self) {
             if (gen != st.generation || st.m.current != fsm::state::starting) return;
             st.params.tcp_port = tcp_port;
             st.params.udp_port = udp_port;
-            if (auto r = install(self); !r) return apply(self, fsm::event::checks_failed, r.err().message);
-            st.env->probe(self->system(), cfg.proxy, me(self), gen);
+            install(self, [self, gen, cfg] { self->state.env->probe(self->system(), cfg.proxy, me(self), gen); });
           },
           [self, gen](caf::error& err) {
             if (gen == self->state.generation) apply(self, fsm::event::checks_failed, self->system().render(err));
           });
+}
+
+// The relays' view of the proxy, from what the probe resolved.
+void use_upstream(self_ptr self, const std::vector<endpoint>& addrs) {
+  auto& st = self->state;
+  if (addrs.empty()) return;
+  st.last_upstream = addrs;
+  auto cfg = st.shared->get_config();
+  auto up = std::make_shared<upstream_info>();
+  if (auto cur = st.shared->upstream()) *up = *cur;
+  up->proxy = addrs.front();
+  up->auth = cfg.proxy.auth;
+  up->login = cfg.proxy.login;
+  up->password = cfg.proxy.password;
+  up->connect_timeout = cfg.proxy.tcp_connect_timeout;
+  up->udp_timeout = cfg.proxy.udp_associate_timeout;
+  st.shared->set_upstream(std::move(up));
+}
+
+std::vector<endpoint> parse_addresses(const std::vector<std::string>& in, uint16_t port) {
+  std::vector<endpoint> out;
+  for (auto& a : in)
+    if (auto e = parse_ip(a, port)) out.push_back(*e);
+  return out;
 }
 
 // What the latest successful probe learnt about the proxy's reading habits.
@@ -126,7 +155,9 @@ void publish(self_ptr self) {
   st.history.push_back(line);
   if (st.history.size() > 50) st.history.erase(st.history.begin());
   spdlog::info("engine: {}{}", line.substr(20), st.m.last_error.empty() ? "" : " — " + st.m.last_error);
-  if (st.opts.on_change) st.opts.on_change(make_snapshot(self));
+  auto snap = make_snapshot(self);
+  st.shared->publish_status(snap, st.active_since);
+  if (st.opts.on_change) st.opts.on_change(snap);
 }
 
 void write_crash_dump(self_ptr self, const std::string& cause) {
@@ -143,7 +174,8 @@ void run_action(self_ptr self, fsm::action a, const std::string& cause) {
   auto& st = self->state;
   switch (a) {
     case fsm::action::scan_processes:
-      st.shared->set_targets(st.env->scan_targets(*st.shared));
+      // Before the capture opens (the keeper's mailbox keeps the order).
+      caf::anon_send(st.keeper, scan_atom_v);
       if (!st.scanner) st.scanner = watched(self, st.env->spawn_scanner(self->system(), st.shared));
       break;
     case fsm::action::health_check:
@@ -161,7 +193,7 @@ void run_action(self_ptr self, fsm::action a, const std::string& cause) {
       stop_child(self, st.monitor);
       break;
     case fsm::action::remove_rules:
-      st.rules.reset();
+      caf::anon_send(st.keeper, remove_atom_v);
       stop_child(self, st.scanner);
       break;
     case fsm::action::schedule_backoff:
@@ -194,10 +226,13 @@ void apply(self_ptr self, fsm::event e, const std::string& cause) {
   if (active && !was_active) {
     st.active_since = st.last_rx_change = now(self);
     // Watch the proxy while Active: its loss is noticed at once.
-    st.monitor = watched(self, st.env->spawn_monitor(self->system(), st.shared->get_config().proxy, me(self)));
+    st.monitor =
+        watched(self, st.env->spawn_monitor(self->system(), st.shared->get_config().proxy, me(self), !st.m.no_udp));
   }
   if (!active && was_active) stop_child(self, st.monitor);
-  // Targets are redirected only while Active; otherwise refused.
+  // Targets are redirected only while Active; otherwise refused. UDP only
+  // when the proxy relays it.
+  st.shared->udp_available.store(!st.m.no_udp, std::memory_order_release);
   st.shared->active.store(active, std::memory_order_release);
   for (auto a : out.actions) run_action(self, a, cause);
 }
@@ -215,8 +250,15 @@ void heartbeat(self_ptr self) {
   auto cfg = st.shared->get_config();
   self->delayed_send(self, cfg.engine.heartbeat_interval, heartbeat_atom_v);
   if (st.m.current != fsm::state::active) return;
-  if (st.rules && st.m.detail != "reopening driver" && !st.rules->intact())
-    return apply(self, fsm::event::driver_lost, "the netfilter rules were removed under the engine");
+  if (st.m.detail != "reopening driver") {
+    auto gen = st.generation;
+    self->request(st.keeper, caf::infinite, intact_atom_v).then([self, gen](bool intact) {
+      auto& st = self->state;
+      if (intact || gen != st.generation || st.m.current != fsm::state::active || st.m.detail == "reopening driver")
+        return;
+      apply(self, fsm::event::driver_lost, "the netfilter rules were removed under the engine");
+    });
+  }
   uint64_t rx = st.shared->counters.bytes_in;
   if (rx != st.last_rx) {
     st.last_rx = rx;
@@ -232,19 +274,18 @@ void reopen_driver(self_ptr self) {
   auto& st = self->state;
   if (st.m.current != fsm::state::active) return;
   stop_child(self, st.reader);
-  st.rules.reset();
-  if (auto r = install(self); !r) return apply(self, fsm::event::driver_gone, r.err().message);
-  apply(self, fsm::event::driver_reopened);
+  auto gen = st.generation;
+  install(self, [self, gen] {
+    if (gen == self->state.generation && self->state.m.current == fsm::state::active)
+      apply(self, fsm::event::driver_reopened);
+  });
 }
 
-// True when proxy.host resolves to an address other than the one in use.
-bool proxy_moved(self_ptr self) {
-  auto& st = self->state;
-  auto cfg = st.shared->get_config();
-  auto up = st.shared->upstream();
-  auto addrs = st.env->resolve(cfg.proxy.host, cfg.proxy.port);
-  if (!up || !addrs) return false;
-  for (auto& a : *addrs)
+// True when proxy.host now resolves to addresses without the one in use.
+bool proxy_moved(self_ptr self, const std::vector<endpoint>& addrs) {
+  auto up = self->state.shared->upstream();
+  if (!up || addrs.empty()) return false;
+  for (auto& a : addrs)
     if (a == up->proxy) return false;
   return true;
 }
@@ -273,6 +314,7 @@ void reload_config(self_ptr self) {
   if (!st.config_error.empty() && st.m.last_error == st.config_error) st.m.last_error.clear();
   st.config_error.clear();
   auto old = st.shared->get_config();
+  if (old.proxy.host != r.cfg->proxy.host) st.last_upstream.clear();
   st.shared->set_config(*r.cfg);
   apply_engine_settings(self, *r.cfg);
   if (needs_restart(old, *r.cfg) && st.m.current != fsm::state::idle) {
@@ -285,27 +327,53 @@ void reload_config(self_ptr self) {
   }
 }
 
+// The health probe's answer: Active (with or without UDP), Reconnecting
+// while the proxy cannot be reached, Failed on a definite config error.
+void on_probe(self_ptr self, const probe_result& r) {
+  auto& st = self->state;
+  if (r.generation != st.generation) return;  // a probe of an earlier start
+  bool tcp = r.ok || r.tcp_ok, udp = r.ok || r.udp_ok;
+  auto addrs = parse_addresses(r.addresses, st.shared->get_config().proxy.port);
+  if (tcp && !udp) spdlog::warn("the proxy relays no UDP, voice will not work: {}", r.udp_failure);
+  auto ok_event = udp ? fsm::event::checks_ok : fsm::event::checks_ok_no_udp;
+  if (st.m.current == fsm::state::starting) {
+    if (tcp) {
+      use_upstream(self, addrs);
+      use_pipelining(self, r.pipelining);
+      return apply(self, ok_event);
+    }
+    return apply(self, r.unreachable ? fsm::event::proxy_unreachable : fsm::event::checks_failed,
+                 "health check failed: " + r.failure);
+  }
+  if (st.m.current != fsm::state::reconnecting) return;
+  if (!tcp) return apply(self, fsm::event::proxy_unreachable, r.failure);
+  if (proxy_moved(self, addrs)) {
+    // M-5: the host name now points elsewhere (DDNS); rules and relays
+    // were built for the old address.
+    spdlog::info("proxy {} has a new address, restarting onto it", st.shared->get_config().proxy.host);
+    use_upstream(self, addrs);
+    apply(self, fsm::event::stop, "proxy address changed");
+    return apply(self, fsm::event::start);
+  }
+  use_upstream(self, addrs);
+  use_pipelining(self, r.pipelining);
+  apply(self, udp ? fsm::event::proxy_healthy : fsm::event::checks_ok_no_udp);
+}
+
 }  // namespace
 
 status_snapshot make_snapshot(supervisor_pointer self) {
   auto& st = self->state;
-  auto& c = st.shared->counters;
   status_snapshot s;
   s.state = fsm::to_string(st.m.current);
   s.detail = st.m.detail;
   if (st.m.current == fsm::state::active)
     s.uptime_s = static_cast<uint64_t>(std::chrono::duration_cast<seconds>(now(self) - st.active_since).count());
-  s.bytes_in = c.bytes_in;
-  s.bytes_out = c.bytes_out;
-  s.tcp_flows = c.tcp_flows;
-  s.udp_flows = c.udp_flows;
+  st.shared->fill_counters(s);
   s.target_pids = st.shared->targets();
   s.reconnect_attempt = st.m.current == fsm::state::reconnecting ? st.m.attempt : 0;
   s.last_error = st.m.last_error;
-  s.flows_redirected = c.redirected;
-  s.flows_direct = c.direct;
-  s.flows_refused = c.refused;
-  s.udp_dropped = c.udp_dropped;
+  s.udp_available = !st.m.no_udp;
   return s;
 }
 
@@ -346,14 +414,20 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
     apply(self, fsm::event::exception, "engine_supervisor: " + what);
     return caf::none;  // the supervisor stays, in Failed, to report it
   });
-  self->attach_functor([self] { self->state.rules.reset(); });
+  // Linked: the keeper (and with it the rules) goes when the supervisor does.
+  if (st.env->blocking_detached())
+    st.keeper = self->spawn<caf::detached + caf::linked>(rules_keeper, st.env, st.shared);
+  else
+    st.keeper = self->spawn<caf::linked>(rules_keeper, st.env, st.shared);
+  st.shared->publish_status(make_snapshot(self), {});
   self->delayed_send(self, st.shared->get_config().engine.heartbeat_interval, heartbeat_atom_v);
   return {
       [self](start_atom) { apply(self, fsm::event::start); },
       [self](retry_atom) { apply(self, fsm::event::retry); },
       [self](stop_atom) {
         apply(self, fsm::event::stop);
-        return true;
+        // Answered once the keeper has removed the rules.
+        return self->delegate(self->state.keeper, remove_atom_v);
       },
       [self](status_atom) { return make_snapshot(self); },
       [self](upstream_failure& f) {
@@ -367,29 +441,17 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
               held_back ? " (" + std::to_string(held_back) + " flow failures before this one not logged)" : "");
         if (f.unreachable && st.m.current == fsm::state::active)
           return apply(self, fsm::event::proxy_unreachable, f.message);
-        if (st.m.current == fsm::state::active) st.m.last_error = f.message;
+        if (st.m.current == fsm::state::active && st.m.last_error != f.message) {
+          st.m.last_error = f.message;
+          // Not a state change for watchers, but status must show it.
+          st.shared->publish_status(make_snapshot(self), st.active_since);
+        }
       },
       [self](divert_lost& d) {
         stop_child(self, self->state.reader);
         apply(self, d.gone ? fsm::event::driver_gone : fsm::event::driver_lost, d.message);
       },
-      [self](probe_result& r) {
-        auto& st = self->state;
-        if (r.generation != st.generation) return;  // a probe of an earlier start
-        if (r.ok) use_pipelining(self, r.pipelining);
-        if (st.m.current == fsm::state::starting)
-          return apply(self, r.ok ? fsm::event::checks_ok : fsm::event::checks_failed,
-                       r.ok ? std::string() : "health check failed: " + r.failure);
-        if (st.m.current != fsm::state::reconnecting) return;
-        if (r.ok && proxy_moved(self)) {
-          // M-5: the host name now points elsewhere (DDNS); rules and relays
-          // were built for the old address.
-          spdlog::info("proxy {} has a new address, restarting onto it", st.shared->get_config().proxy.host);
-          apply(self, fsm::event::stop, "proxy address changed");
-          return apply(self, fsm::event::start);
-        }
-        apply(self, r.ok ? fsm::event::proxy_healthy : fsm::event::proxy_unreachable, r.failure);
-      },
+      [self](probe_result& r) { on_probe(self, r); },
       [self](tick_atom) { apply(self, fsm::event::backoff_tick); },
       [self](reopen_atom) { reopen_driver(self); },
       [self](sleep_atom) { apply(self, fsm::event::sleep); },

@@ -36,7 +36,8 @@ struct supervisor_state {
   supervisor_options opts;
   fsm::machine m;
   recovery::backoff backoff;
-  std::unique_ptr<platform::redirect_rules> rules;
+  rules_keeper_actor keeper;  ///< rules and blocking scans, off this thread
+  std::vector<endpoint> last_upstream;  ///< the proxy's addresses as last resolved (skipped by the rules)
   filter::inputs inputs;
   filter::linux_params params;
   relay_host_actor relays;

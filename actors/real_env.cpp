@@ -16,9 +16,6 @@ namespace {
 class real_env final : public engine_env {
  public:
   std::vector<uint32_t> scan_targets(const engine_shared& shared) override { return drover::scan_targets(shared); }
-  result<std::vector<endpoint>> resolve(const std::string& host, uint16_t port) override {
-    return platform::resolve_host(host, port);
-  }
   result<std::unique_ptr<platform::redirect_rules>> install_rules(const filter::inputs& in,
                                                                   const filter::linux_params& p) override {
     return platform::install_rules(in, p);
@@ -34,19 +31,27 @@ class real_env final : public engine_env {
   procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared> shared) override {
     return sys.spawn(procscan, std::move(shared));
   }
-  upstream_monitor_actor spawn_monitor(caf::actor_system& sys, config::proxy_section proxy,
-                                       supervisor_actor parent) override {
-    return sys.spawn<caf::detached>(upstream_monitor, std::move(proxy), parent);
+  upstream_monitor_actor spawn_monitor(caf::actor_system& sys, config::proxy_section proxy, supervisor_actor parent,
+                                       bool udp) override {
+    return sys.spawn<caf::detached>(upstream_monitor, std::move(proxy), parent, udp);
   }
   void probe(caf::actor_system& sys, const config::proxy_section& proxy, supervisor_actor parent,
              uint64_t generation) override {
     sys.spawn<caf::detached>([proxy, parent, generation](caf::event_based_actor* a) {
       // Always an answer: a probe that dies silently would leave the engine
       // waiting in Reconnecting for good (seen when descriptors ran out).
-      probe_result r{false, "", generation, false};
+      probe_result r;
+      r.generation = generation;
       try {
         auto rep = platform::probe_upstream(proxy);
-        r = probe_result{rep.ok, rep.failure, generation, rep.pipelining};
+        r.ok = rep.ok;
+        r.failure = rep.failure;
+        r.pipelining = rep.pipelining;
+        r.tcp_ok = rep.tcp_ok;
+        r.udp_ok = rep.udp_ok;
+        r.unreachable = rep.unreachable;
+        r.udp_failure = rep.udp_failure;
+        for (auto& a : rep.addresses) r.addresses.push_back(a.addr_string());
       } catch (const std::exception& e) {
         r.failure = std::string("cannot probe the proxy: ") + e.what();
       }

@@ -123,6 +123,8 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
     sock_.open(ep.protocol(), ec);
     if (ec) return make_error("listener", "cannot open the UDP listener: " + ec.message());
     if (auto st = platform::make_transparent_udp(sock_.native_handle()); !st) return st;
+    // A burst of first datagrams waits here while associations open.
+    (void)platform::set_receive_buffer(sock_.native_handle(), 4 << 20);
     sock_.bind(ep, ec);
     if (ec) return make_error("listener", "cannot bind the UDP listener on 127.0.0.1: " + ec.message());
     sock_.non_blocking(true, ec);
@@ -143,18 +145,15 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
   }
 
  private:
+  // One session per client socket (address and port), whatever it sends to.
   struct key_hash {
-    size_t operator()(const std::pair<uint64_t, uint32_t>& k) const {
-      return std::hash<uint64_t>()(k.first ^ (uint64_t{k.second} << 17));
-    }
+    size_t operator()(uint64_t k) const { return std::hash<uint64_t>()(k); }
   };
-  using key = std::pair<uint64_t, uint32_t>;
+  using key = uint64_t;
 
-  static key make_key(const endpoint& c, const endpoint& d) {
-    uint64_t a = (uint64_t{c.ip[0]} << 40) | (uint64_t{c.ip[1]} << 32) | (uint64_t{c.ip[2]} << 24) |
-                 (uint64_t{c.ip[3]} << 16) | c.port;
-    uint32_t b = (uint32_t{d.ip[0]} << 24) | (uint32_t{d.ip[1]} << 16) | (uint32_t{d.ip[2]} << 8) | d.ip[3];
-    return {a, b ^ (uint32_t{d.port} * 2654435761u) ^ d.port};
+  static key make_key(const endpoint& c) {
+    return (uint64_t{c.ip[0]} << 40) | (uint64_t{c.ip[1]} << 32) | (uint64_t{c.ip[2]} << 24) |
+           (uint64_t{c.ip[3]} << 16) | c.port;
   }
 
   void wait() {
@@ -174,7 +173,7 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
         return;
       }
       if (r->source.k != endpoint::kind::v4 || r->original_dst.k != endpoint::kind::v4) continue;
-      auto k = make_key(r->source, r->original_dst);
+      auto k = make_key(r->source);
       auto it = flows_.find(k);
       if (it == flows_.end()) {
         if (ctx_.shared->at_capacity()) {
@@ -186,10 +185,12 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
         auto session = std::make_shared<udp_session>(ctx_.dp, r->source, r->original_dst, ctx_.shared, raw_, [weak, k] {
           if (auto l = weak.lock()) l->flows_.erase(k);
         });
+        auto parent = ctx_.parent;
+        session->on_report([parent](upstream_failure f) { caf::anon_send(parent, std::move(f)); });
         it = flows_.emplace(k, session).first;
         launch_flow(*ctx_.sys, session, ctx_.parent, "udp");
       }
-      it->second->send(buf_.data(), r->len);
+      it->second->send(r->original_dst, buf_.data(), r->len);
     }
   }
 

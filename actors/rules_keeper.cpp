@@ -1,1 +1,40 @@
 #include "actors/rules_keeper.hpp"
+
+#include "actors/exceptions.hpp"
+
+namespace drover {
+namespace {
+
+struct keeper_state {
+  std::unique_ptr<platform::redirect_rules> rules;
+};
+
+}  // namespace
+
+rules_keeper_actor::behavior_type rules_keeper(rules_keeper_actor::pointer self, std::shared_ptr<engine_env> env,
+                                               std::shared_ptr<engine_shared> shared) {
+  report_exceptions(self);
+  auto st = std::make_shared<keeper_state>();
+  self->attach_functor([st] { st->rules.reset(); });
+  return {
+      [env, st](install_atom, const rules_plan_ptr& plan) -> caf::result<bool> {
+        // Old rules go first: their destructor removes Drover's chains.
+        st->rules.reset();
+        auto r = env->install_rules(plan->inputs, plan->params);
+        if (!r) return caf::make_error(caf::sec::runtime_error, r.err().message);
+        st->rules = std::move(*r);
+        return true;
+      },
+      [st](remove_atom) {
+        st->rules.reset();
+        return true;
+      },
+      [st](intact_atom) { return !st->rules || st->rules->intact(); },
+      [env, shared](scan_atom) {
+        shared->set_targets(env->scan_targets(*shared));
+        return true;
+      },
+  };
+}
+
+}  // namespace drover

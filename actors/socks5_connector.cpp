@@ -29,17 +29,26 @@ struct opener : std::enable_shared_from_this<opener> {
   uint8_t buf[512];
   bool finished = false;
   bool timed_out = false;
+  bool requested = false;  ///< the proxy has our request: it is reaching the destination
   bool pipeline;
   std::string proxy_text;
+  std::string target_text;
+  std::chrono::milliseconds reply_timeout;
 
   opener(tcp::socket& s, const upstream_info& up, socks5::command cmd, endpoint target,
          std::function<void(socks5_opened)> d, socks5::credentials* creds)
       : sock(s),
         timer(s.get_executor()),
-        hs(cmd, std::move(target), creds, up.proxy),
+        hs(cmd, target, creds, up.proxy),
         done(std::move(d)),
         pipeline(up.pipeline),
-        proxy_text(up.proxy.to_string()) {}
+        proxy_text(up.proxy.to_string()),
+        target_text(hs_target_text(cmd, target)),
+        reply_timeout(cmd == socks5::command::udp_associate ? up.udp_timeout : up.connect_timeout) {}
+
+  static std::string hs_target_text(socks5::command cmd, const endpoint& t) {
+    return cmd == socks5::command::connect ? t.to_string() : "a UDP association";
+  }
 
   void fail(std::string step, std::string msg, bool unreachable) {
     if (finished) return;
@@ -59,7 +68,11 @@ struct opener : std::enable_shared_from_this<opener> {
            e.value() == ENFILE;
   }
 
-  void start(const upstream_info& up, std::chrono::milliseconds timeout) {
+  // Two clocks: reaching the proxy (connect, greeting, auth) within
+  // tcp_connect_timeout, and then its answer to the request (it is
+  // connecting to the destination) within its own budget. Only the first
+  // running out means the proxy is unreachable.
+  void arm(std::chrono::milliseconds timeout) {
     auto self = shared_from_this();
     timer.expires_after(timeout);
     timer.async_wait([self](asio::error_code ec) {
@@ -68,6 +81,11 @@ struct opener : std::enable_shared_from_this<opener> {
       asio::error_code ignored;
       self->sock.close(ignored);
     });
+  }
+
+  void start(const upstream_info& up, std::chrono::milliseconds timeout) {
+    auto self = shared_from_this();
+    arm(timeout);
     tcp::endpoint ep(to_asio_address(up.proxy), up.proxy.port);
     asio::error_code ec;
     sock.open(ep.protocol(), ec);
@@ -99,13 +117,29 @@ struct opener : std::enable_shared_from_this<opener> {
     auto self = shared_from_this();
     sock.async_read_some(asio::buffer(buf), [self](asio::error_code e, size_t n) {
       if (e) {
+        if (self->requested) {
+          std::string why = self->timed_out ? "no answer within " + std::to_string(self->reply_timeout.count()) + " ms"
+                            : e == asio::error::eof ? "the proxy closed the connection"
+                                                    : e.message();
+          return self->fail("request", "the proxy could not reach " + self->target_text + ": " + why, false);
+        }
         std::string why = self->timed_out         ? "the proxy did not answer in time"
                           : e == asio::error::eof ? "the proxy closed the connection"
                                                   : e.message();
-        return self->fail(socks5::to_string(self->hs.current_phase()), why, false);
+        // Silence or a hang-up before our request: the proxy is not serving.
+        return self->fail(socks5::to_string(self->hs.current_phase()), why, true);
       }
       auto s = self->hs.feed(self->buf, n);
-      if (s.failed) return self->fail(s.failure.code, s.failure.message, false);
+      if (s.failed) {
+        if (s.failure.code == "request")
+          return self->fail("request", self->target_text + ": " + s.failure.message, false);
+        return self->fail(s.failure.code, s.failure.message, false);
+      }
+      if (!self->requested && self->hs.current_phase() == socks5::phase::request) {
+        // Greeting (and auth) answered: from here the clock is the reply's.
+        self->requested = true;
+        self->arm(self->reply_timeout);
+      }
       if (s.done) {
         self->finished = true;
         self->timer.cancel();

@@ -38,7 +38,15 @@ void tcp_session::start(done_fn done) {
   auto self = shared_from_this();
   async_socks5_open(upstream_, *up, socks5::command::connect, dst_, [self](socks5_opened r) {
     if (self->finished_) return;
-    if (r.failure) return self->finish(r.failure->message, r.failure);
+    if (r.failure) {
+      // The app's connect() succeeded locally; a reset now tells it the
+      // connection failed (as a refused direct connection would), at once,
+      // not after a silent close it might read as an empty answer.
+      asio::error_code ignored;
+      self->client_.set_option(tcp::socket::linger(true, 0), ignored);
+      self->shared_->counters.flows_failed++;
+      return self->finish(r.failure->message, r.failure);
+    }
     // No delay on either side already: the opener set it upstream, and the
     // client's socket has it from the listener. Every syscall here is on the
     // connection's critical path.

@@ -11,12 +11,19 @@ namespace drover {
 using asio::ip::tcp;
 using asio::ip::udp;
 
-udp_session::udp_session(std::shared_ptr<data_plane> dp, endpoint client, endpoint original_dst,
+namespace {
+// The largest UDP payload an IPv4 / IPv6 datagram can carry.
+constexpr size_t max_udp_v4 = 65507;
+constexpr size_t max_udp_v6 = 65527;
+}  // namespace
+
+udp_session::udp_session(std::shared_ptr<data_plane> dp, endpoint client, endpoint first_dst,
                          std::shared_ptr<engine_shared> shared, std::shared_ptr<platform::raw_sender> raw,
                          std::function<void()> on_gone)
     : dp_(std::move(dp)),
       client_(std::move(client)),
-      dst_(std::move(original_dst)),
+      first_dst_(std::move(first_dst)),
+      last_dst_(first_dst_),
       shared_(std::move(shared)),
       raw_(std::move(raw)),
       on_gone_(std::move(on_gone)),
@@ -24,6 +31,7 @@ udp_session::udp_session(std::shared_ptr<data_plane> dp, endpoint client, endpoi
       control_(dp_->io()),
       relay_(dp_->io()),
       idle_(dp_->io()),
+      reply_check_(dp_->io()),
       last_activity_(std::chrono::steady_clock::now()) {
   shared_->counters.udp_flows++;
 }
@@ -35,58 +43,87 @@ void udp_session::start(done_fn done) {
   registry_id_ = dp_->add(weak_from_this());
   auto up = shared_->upstream();
   if (!up) return finish("no upstream configured");
+  udp_timeout_ = up->udp_timeout;
   arm_idle();
   auto self = shared_from_this();
-  // DST.ADDR 0.0.0.0:0: we do not know our relay-side port before binding.
-  async_socks5_open(control_, *up, socks5::command::udp_associate, endpoint::v4({0, 0, 0, 0}, 0),
+  // DST.ADDR unspecified, in the family of the proxy connection: we do not
+  // know our relay-side port before binding (an IPv4 placeholder sent to an
+  // IPv6 proxy is refused as "address type not supported").
+  async_socks5_open(control_, *up, socks5::command::udp_associate, socks5::associate_placeholder(up->proxy),
                     [self](socks5_opened r) {
                       if (self->finished_) return;
-                      if (r.failure) return self->finish(r.failure->message, r.failure);
+                      if (r.failure) {
+                        self->shared_->counters.flows_failed++;
+                        return self->finish(r.failure->message, r.failure);
+                      }
                       self->on_associated(r.bound);
                     });
 }
 
 void udp_session::on_associated(const endpoint& relay) {
   asio::error_code ec;
+  relay_ep_ = relay;
   udp::endpoint ep(to_asio_address(relay), relay.port);
   relay_.open(ep.protocol(), ec);
   if (!ec) (void)platform::set_own_mark(relay_.native_handle());
+  // Room for a burst of replies between two turns of the io thread.
+  if (!ec) (void)platform::set_receive_buffer(relay_.native_handle(), 1u << 20);
   if (!ec) relay_.connect(ep, ec);
   if (ec) return finish("cannot reach the UDP relay " + relay.to_string() + ": " + ec.message());
   relay_.non_blocking(true, ec);
   ready_ = true;
   watch_control();
   read_replies();
-  for (auto& d : pending_) transmit(d.data(), d.size());
+  for (auto& d : pending_) {
+    transmit(d.dst, d.bytes.data(), d.bytes.size());
+    if (finished_) return;
+  }
   pending_.clear();
+  pending_bytes_ = 0;
 }
 
-void udp_session::send(const uint8_t* data, size_t len) {
+void udp_session::send(const endpoint& dst, const uint8_t* data, size_t len) {
   if (finished_) return;
   last_activity_ = std::chrono::steady_clock::now();
-  if (ready_) return transmit(data, len);
-  if (pending_.size() >= 64) {
-    shared_->counters.udp_dropped++;
-    return;
-  }
-  pending_.emplace_back(data, data + len);
+  if (ready_) return transmit(dst, data, len);
+  if (pending_.size() >= max_pending || pending_bytes_ + len > max_pending_bytes) return drop("queue full", len);
+  pending_.push_back({dst, std::vector<uint8_t>(data, data + len)});
+  pending_bytes_ += len;
 }
 
-void udp_session::transmit(const uint8_t* data, size_t len) {
-  auto pkt = socks5::udp_encapsulate(dst_, data, len);
+void udp_session::drop(const char* why, size_t len) {
+  shared_->counters.udp_dropped++;
+  spdlog::debug("flow {}: udp datagram of {} B dropped: {}", id_, len, why);
+}
+
+void udp_session::transmit(const endpoint& dst, const uint8_t* data, size_t len) {
+  auto pkt = socks5::udp_encapsulate(dst, data, len);
+  // Too big once the SOCKS header is added: dropped as the network would
+  // drop it; the session (and the app's relay mapping) stays.
+  if (pkt.size() > (relay_ep_.k == endpoint::kind::v6 ? max_udp_v6 : max_udp_v4))
+    return drop("too large with the SOCKS5 header", len);
   asio::error_code ec;
   relay_.send(asio::buffer(pkt), 0, ec);
   if (ec) {
     // A full socket buffer drops like the network would; a dead relay
     // closes the flow and the next datagram opens a fresh one.
-    if (ec == asio::error::would_block || ec == asio::error::no_buffer_space) {
-      shared_->counters.udp_dropped++;
-      return;
-    }
+    if (ec == asio::error::would_block || ec == asio::error::no_buffer_space || ec == asio::error::message_size)
+      return drop(ec.message().c_str(), len);
+    if (ec == asio::error::connection_refused) return finish_refused();
     return finish("relay send failed: " + ec.message());
   }
+  last_dst_ = dst;
   bytes_out_ += len;
   shared_->counters.bytes_out.fetch_add(len, std::memory_order_relaxed);
+  if (!reply_checked_) arm_reply_check();
+}
+
+// The relay answered with ICMP port unreachable: the proxy's UDP side is
+// not there (blocked, or a relay address it should not have given). Users
+// see it in last_error; the next datagram opens a fresh association.
+void udp_session::finish_refused() {
+  std::string msg = "the proxy's UDP relay " + relay_ep_.to_string() + " refused datagrams (ICMP port unreachable)";
+  finish(msg, upstream_failure{"udp relay", msg, false});
 }
 
 void udp_session::read_replies() {
@@ -98,6 +135,7 @@ void udp_session::read_replies() {
     for (int i = 0; i < 64; ++i) {
       size_t n = self->relay_.receive(buf, 0, ec);
       if (ec == asio::error::would_block) break;
+      if (ec == asio::error::connection_refused) return self->finish_refused();
       if (ec) return self->finish("relay receive failed: " + ec.message());
       self->deliver(static_cast<const uint8_t*>(buf.data()), n);
       if (self->finished_) return;
@@ -108,20 +146,16 @@ void udp_session::read_replies() {
 
 void udp_session::deliver(const uint8_t* data, size_t n) {
   auto d = socks5::udp_decapsulate(data, n);
-  if (!d) {
-    shared_->counters.udp_dropped++;  // FRAG != 0 or malformed: dropped, counted
-    return;
-  }
-  // The app's connected socket only accepts replies from the address it
-  // sent to: answer from the original destination.
-  const endpoint& from = d->source.k == endpoint::kind::v4 ? d->source : dst_;
+  if (!d) return drop("malformed or fragmented reply", n);  // FRAG != 0 or malformed
+  // Each reply comes from the peer the relay names, so a socket talking to
+  // several peers (or a connected one) accepts it. A name (not an address)
+  // can only be the peer we last wrote to.
+  endpoint from = d->source.k == endpoint::kind::name ? last_dst_ : d->source;
+  if (from.k != endpoint::kind::v4) return drop("reply from a non-IPv4 peer to an IPv4 socket", d->payload_len);
   packet::ipv4_addr src{from.ip[0], from.ip[1], from.ip[2], from.ip[3]};
   packet::ipv4_addr dst{client_.ip[0], client_.ip[1], client_.ip[2], client_.ip[3]};
   auto pkt = packet::make_udp_v4(src, from.port, dst, client_.port, data + d->payload_offset, d->payload_len);
-  if (pkt.empty() || !raw_->send(pkt, client_).ok()) {
-    shared_->counters.udp_dropped++;
-    return;
-  }
+  if (pkt.empty() || !raw_->send(pkt, client_).ok()) return drop("cannot deliver to the app", d->payload_len);
   bytes_in_ += d->payload_len;
   shared_->counters.bytes_in.fetch_add(d->payload_len, std::memory_order_relaxed);
   last_activity_ = std::chrono::steady_clock::now();
@@ -146,6 +180,23 @@ void udp_session::arm_idle() {
   });
 }
 
+// Once per flow: datagrams went out, did anything come back? A proxy that
+// accepts the association but drops UDP (blocked at its side) looks like
+// this; say so where users look, not only in a debug log.
+void udp_session::arm_reply_check() {
+  reply_checked_ = true;
+  auto self = shared_from_this();
+  reply_check_.expires_after(udp_timeout_);
+  reply_check_.async_wait([self](asio::error_code ec) {
+    if (ec || self->finished_ || self->bytes_in_ > 0 || !self->report_) return;
+    self->report_(upstream_failure{"udp relay",
+                                   "no UDP reply came back through the proxy's relay " + self->relay_ep_.to_string() +
+                                       " within " + std::to_string(self->udp_timeout_.count()) + " ms (to " +
+                                       self->first_dst_.to_string() + "): the proxy may block UDP",
+                                   false});
+  });
+}
+
 void udp_session::finish(std::string error, std::optional<upstream_failure> f) {
   if (finished_) return;
   finished_ = true;
@@ -153,6 +204,7 @@ void udp_session::finish(std::string error, std::optional<upstream_failure> f) {
   control_.close(ignored);
   relay_.close(ignored);
   idle_.cancel();
+  reply_check_.cancel();
   dp_->remove(registry_id_);
   if (on_gone_) on_gone_();
   if (done_) done_(relay_closed{bytes_in_, bytes_out_, std::move(error)}, std::move(f));

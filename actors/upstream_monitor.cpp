@@ -1,7 +1,9 @@
 #include "actors/upstream_monitor.hpp"
 #include "actors/exceptions.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -13,30 +15,61 @@ namespace {
 struct watcher {
   std::atomic<bool> stop{false};
   std::mutex mu;
+  std::condition_variable wake;
   std::unique_ptr<platform::upstream_watch> current;
   std::thread thread;
   ~watcher() {
-    stop = true;
     {
       std::lock_guard<std::mutex> g(mu);
+      stop = true;
       if (current) current->cancel();
     }
+    wake.notify_all();
     if (thread.joinable()) thread.join();
   }
 };
 
+// TCP-only proxies: connect + greeting every 2 s; two failures in a row
+// are an outage (one may be the proxy's own hiccup).
+void poll_tcp(watcher* w, const config::proxy_section& proxy, const supervisor_actor& parent) {
+  int failures = 0;
+  platform::probe_options tcp_only;
+  tcp_only.udp = false;
+  tcp_only.pipelining = false;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> g(w->mu);
+      w->wake.wait_for(g, std::chrono::seconds(2), [w] { return w->stop.load(); });
+      if (w->stop) return;
+    }
+    auto rep = platform::probe_upstream(proxy, tcp_only);
+    if (w->stop) return;
+    if (rep.tcp_ok) {
+      failures = 0;
+    } else if (++failures >= 2) {
+      caf::anon_send(parent, upstream_failure{"health", rep.failure, true});
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 upstream_monitor_actor::behavior_type upstream_monitor(upstream_monitor_actor::pointer self,
-                                                       config::proxy_section proxy, supervisor_actor parent) {
+                                                       config::proxy_section proxy, supervisor_actor parent, bool udp) {
   report_exceptions(self);
   auto w = std::make_shared<watcher>();
   auto* raw = w.get();
+  if (!udp) {
+    w->thread = std::thread([raw, proxy, parent] { poll_tcp(raw, proxy, parent); });
+    self->attach_functor([w]() mutable { w.reset(); });
+    return {[self](close_atom) { self->quit(); }};
+  }
   w->thread = std::thread([raw, proxy, parent] {
     int failures = 0;
     while (!raw->stop) {
       auto watch = std::make_unique<platform::upstream_watch>();
-      auto st = watch->open(proxy, std::chrono::milliseconds(2000));
+      auto st = watch->open(proxy, std::max(proxy.tcp_connect_timeout, proxy.udp_associate_timeout));
       if (raw->stop) return;
       if (!st) {
         // One quick retry: an association the proxy closed for being idle

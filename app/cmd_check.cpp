@@ -22,26 +22,44 @@ int cmd_check(const options& o) {
   if (lc.missing) std::fprintf(stderr, "drover: no config at %s; checking the default proxy\n", lc.path.c_str());
   auto& p = lc.cfg.proxy;
   auto rep = platform::probe_upstream(p);
+  // A proxy without working UDP still carries chat: say so, the user may
+  // well be content with that (voice is what needs UDP).
+  bool tcp_only = rep.tcp_ok && !rep.udp_ok;
+  std::string where =
+      (p.host.find(':') != std::string::npos ? "[" + p.host + "]" : p.host) + ":" + std::to_string(p.port);
   if (o.json) {
     nlohmann::json j;
     j["ok"] = rep.ok;
-    j["proxy"] = p.host + ":" + std::to_string(p.port);
+    j["tcp_ok"] = rep.tcp_ok;
+    j["udp_ok"] = rep.udp_ok;
+    j["unreachable"] = rep.unreachable;
+    j["proxy"] = where;
+    j["addresses"] = nlohmann::json::array();
+    for (auto& a : rep.addresses) j["addresses"].push_back(a.to_string());
+    j["udp_check"] = p.udp_check.to_string();
     j["auth"] = p.auth;
+    j["pipelining"] = rep.pipelining;
     j["total_ms"] = rep.total_millis;
     j["steps"] = nlohmann::json::array();
     for (auto& s : rep.steps)
       j["steps"].push_back({{"name", s.name}, {"ok", s.ok}, {"ms", s.millis}, {"detail", s.detail}});
     if (!rep.ok) j["failure"] = rep.failure;
+    if (!rep.udp_ok) j["udp_failure"] = rep.udp_failure;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::printf("drover check: proxy %s:%u (%s)\n", p.host.c_str(), p.port,
-                p.auth ? ("user " + p.login).c_str() : "no authentication");
+    std::printf("drover check: proxy %s (%s), UDP round trip to %s\n", where.c_str(),
+                p.auth ? ("user " + p.login).c_str() : "no authentication", p.udp_check.to_string().c_str());
     for (auto& s : rep.steps)
-      std::printf("  %-14s %-4s %8.1f ms  %s\n", s.name.c_str(), s.ok ? "OK" : "FAIL", s.millis, s.detail.c_str());
-    if (rep.ok)
+      std::printf("  %-19s %-4s %8.1f ms  %s\n", s.name.c_str(), s.ok ? "OK" : "FAIL", s.millis, s.detail.c_str());
+    if (rep.ok) {
       std::printf("all checks passed in %.1f ms\n", rep.total_millis);
-    else
+    } else {
       std::printf("check failed: %s\n", rep.failure.c_str());
+      if (tcp_only)
+        std::printf("chat (TCP) will work through this proxy; voice (UDP) will not work\n");
+      else if (rep.unreachable)
+        std::printf("the proxy cannot be reached: nothing will go through it until it can\n");
+    }
   }
   return rep.ok ? exit_ok : exit_failure;
 }

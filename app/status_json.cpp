@@ -20,6 +20,7 @@ nlohmann::json to_json(const status_snapshot& s) {
           {"flows_refused", s.flows_refused},
           {"udp_dropped", s.udp_dropped},
           {"flows_unattributed", s.flows_unattributed},
+          {"flows_failed", s.flows_failed},
           {"udp_available", s.udp_available}};
 }
 

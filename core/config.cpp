@@ -91,8 +91,9 @@ struct reader {
 void read_proxy(reader& r, config& c) {
   auto* t = r.section("proxy");
   if (!t) return;
-  r.unknown_keys(*t, "proxy.",
-                 {"host", "port", "auth", "login", "password", "udp_associate_timeout", "tcp_connect_timeout"});
+  r.unknown_keys(
+      *t, "proxy.",
+      {"host", "port", "auth", "login", "password", "udp_associate_timeout", "tcp_connect_timeout", "udp_check"});
   auto& p = c.proxy;
   r.get(t, "proxy", "host", p.host);
   if (p.host.empty()) throw invalid{at(*t->get("host"), "proxy.host", "must not be empty")};
@@ -107,6 +108,13 @@ void read_proxy(reader& r, config& c) {
   r.get(t, "proxy", "password", p.password);
   r.get(t, "proxy", "udp_associate_timeout", p.udp_associate_timeout);
   r.get(t, "proxy", "tcp_connect_timeout", p.tcp_connect_timeout);
+  if (auto* n = t->get("udp_check")) {
+    std::string v;
+    r.get(t, "proxy", "udp_check", v);
+    auto e = parse_host_port(v);
+    if (!e) throw invalid{at(*n, "proxy.udp_check", "not host:port (e.g. \"1.1.1.1:53\", \"[2606:4700::1111]:53\")")};
+    p.udp_check = *e;
+  }
   if (p.auth && p.login.empty()) throw invalid{at(*t, "proxy.login", "required when proxy.auth = true")};
   if (p.login.size() > 255 || p.password.size() > 255)
     throw invalid{at(*t, "proxy.login", "login and password are limited to 255 bytes")};
@@ -388,7 +396,8 @@ std::string to_toml(const config& c) {
                             {"login", c.proxy.login},
                             {"password", c.proxy.password},
                             {"udp_associate_timeout", dur(c.proxy.udp_associate_timeout)},
-                            {"tcp_connect_timeout", dur(c.proxy.tcp_connect_timeout)}}},
+                            {"tcp_connect_timeout", dur(c.proxy.tcp_connect_timeout)},
+                            {"udp_check", c.proxy.udp_check.to_string()}}},
       {"targets", toml::table{{"processes", procs}, {"include_vesktop", c.targets.include_vesktop}}},
       {"skip", toml::table{{"extra_skip_cidrs", cidrs}, {"multicast", c.skip.multicast}}},
       {"ui", toml::table{{"log_level", c.ui.log_level},
@@ -407,6 +416,37 @@ std::string to_toml(const config& c) {
   std::ostringstream os;
   os << t << "\n";
   return os.str();
+}
+
+std::optional<endpoint> parse_host_port(const std::string& s) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  std::string host = s.substr(0, colon), port_text = s.substr(colon + 1);
+  if (port_text.empty() || port_text.size() > 5) return std::nullopt;
+  uint32_t port = 0;
+  for (char ch : port_text) {
+    if (!std::isdigit(static_cast<unsigned char>(ch))) return std::nullopt;
+    port = port * 10 + static_cast<uint32_t>(ch - '0');
+  }
+  if (port < 1 || port > 65535) return std::nullopt;
+  auto p = static_cast<uint16_t>(port);
+  if (host.front() == '[') {
+    if (host.back() != ']') return std::nullopt;
+    auto a = parse_ipv6(host.substr(1, host.size() - 2));
+    if (!a) return std::nullopt;
+    return endpoint::v6(*a, p);
+  }
+  // An unbracketed IPv6 address is ambiguous ("::1:53"); refuse it.
+  if (host.find(':') != std::string::npos) return std::nullopt;
+  if (auto a = parse_ipv4(host)) return endpoint::v4(*a, p);
+  if (host.size() > 253) return std::nullopt;
+  for (char ch : host)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.' && ch != '_') return std::nullopt;
+  // "1.2.3" or "300.1.1.1" are typos of an address, not host names.
+  if (std::all_of(host.begin(), host.end(),
+                  [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) || ch == '.'; }))
+    return std::nullopt;
+  return endpoint::name(host, p);
 }
 
 std::optional<millis> parse_duration(const std::string& s) {

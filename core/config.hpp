@@ -23,6 +23,10 @@ struct proxy_section {
   std::string password;  ///< never printed, logged or dumped
   millis udp_associate_timeout{5000};
   millis tcp_connect_timeout{10000};
+  /// Where the health check sends a DNS query through the UDP relay to see
+  /// a datagram come back ("host:port", "[v6]:port"). Tests point it at a
+  /// responder of their own.
+  endpoint udp_check = endpoint::v4({1, 1, 1, 1}, 53);
 };
 
 struct targets_section {
@@ -96,6 +100,10 @@ config defaults(target_os os);
 load_result parse(const std::string& text, target_os os);
 /// Renders a config back to TOML (password included: this writes the file).
 std::string to_toml(const config& c);
+
+/// Parses "host:port", "1.2.3.4:port" or "[v6]:port" (port 1..65535; a
+/// host name is kept as a name).
+std::optional<endpoint> parse_host_port(const std::string& s);
 
 /// Parses "500ms", "5s", "2m", "1h".
 std::optional<millis> parse_duration(const std::string& s);

@@ -19,10 +19,10 @@ const char* to_string(state s) {
 }
 
 const char* to_string(event e) {
-  static const char* names[] = {"start",         "checks_ok",    "checks_failed", "proxy_unreachable",
-                                "proxy_healthy", "backoff_tick", "driver_lost",   "driver_reopened",
-                                "driver_gone",   "exception",    "sleep",         "resume",
-                                "stop",          "retry"};
+  static const char* names[] = {"start",         "checks_ok",       "checks_failed", "checks_ok_no_udp",
+                                "proxy_unreachable", "proxy_healthy", "backoff_tick", "driver_lost",
+                                "driver_reopened",   "driver_gone",   "exception",    "sleep",
+                                "resume",            "stop",          "retry"};
   return names[static_cast<int>(e)];
 }
 
@@ -62,6 +62,24 @@ std::string span_text(secs s) {
 }
 
 std::string attempt_detail(unsigned n) { return "reconnecting (attempt " + std::to_string(n) + ")"; }
+
+// Active again after checks or a recovery; `udp` says whether the proxy
+// relays UDP this time.
+outcome to_active(const machine& m, bool udp) {
+  builder b(m);
+  b.out.next.attempt = 0;
+  b.out.next.reconnect_since.reset();
+  b.out.next.no_udp = !udp;
+  return b.go(state::active, udp ? "" : no_udp_detail).done();
+}
+
+outcome to_reconnecting(const machine& m, clock::time_point now, const std::string& cause) {
+  builder b(m);
+  b.out.next.reconnect_since = now;
+  b.out.next.attempt = 1;
+  b.out.next.last_error = cause;
+  return b.go(state::reconnecting, attempt_detail(1)).act({action::schedule_backoff}).done();
+}
 
 outcome to_failed(const machine& m, std::string cause) {
   builder b(m);
@@ -124,21 +142,15 @@ outcome transition(const machine& m, event e, clock::time_point now, const std::
       if (e == event::retry || e == event::start) return to_starting(m, false);
       break;
     case state::starting:
-      if (e == event::checks_ok) {
-        builder b(m);
-        b.out.next.attempt = 0;
-        return b.go(state::active, "").done();
-      }
+      if (e == event::checks_ok) return to_active(m, true);
+      if (e == event::checks_ok_no_udp) return to_active(m, false);
+      // Not reachable yet (boot before the network, a proxy started a
+      // second later): keep trying, targets refused meanwhile.
+      if (e == event::proxy_unreachable) return to_reconnecting(m, now, cause);
       if (e == event::checks_failed || e == event::driver_gone) return to_failed(m, cause);
       break;
     case state::active:
-      if (e == event::proxy_unreachable) {
-        builder b(m);
-        b.out.next.reconnect_since = now;
-        b.out.next.attempt = 1;
-        b.out.next.last_error = cause;
-        return b.go(state::reconnecting, attempt_detail(1)).act({action::schedule_backoff}).done();
-      }
+      if (e == event::proxy_unreachable) return to_reconnecting(m, now, cause);
       if (e == event::driver_lost) {
         if (dl.on_loss(m.last_driver_loss, now) == recovery::action::fail_stop)
           return to_failed(m, "driver lost twice within " + std::to_string(dl.window.count()) + " s: " + cause);
@@ -147,7 +159,7 @@ outcome transition(const machine& m, event e, clock::time_point now, const std::
         b.out.next.last_error = cause;
         return b.go(state::active, "reopening driver").act({action::schedule_reopen}).done();
       }
-      if (e == event::driver_reopened) return builder(m).go(state::active, "").done();
+      if (e == event::driver_reopened) return builder(m).go(state::active, m.no_udp ? no_udp_detail : "").done();
       if (e == event::driver_gone) return to_failed(m, cause);
       if (e == event::sleep) {
         builder b(m);
@@ -177,12 +189,8 @@ outcome transition(const machine& m, event e, clock::time_point now, const std::
         return outcome{m, {action::probe_upstream}, false};
       }
       if (e == event::proxy_unreachable) return reconnect_failed(m, now, cause, policy);
-      if (e == event::proxy_healthy) {
-        builder b(m);
-        b.out.next.attempt = 0;
-        b.out.next.reconnect_since.reset();
-        return b.go(state::active, "").done();
-      }
+      if (e == event::proxy_healthy) return to_active(m, true);
+      if (e == event::checks_ok_no_udp) return to_active(m, false);
       if (e == event::driver_gone) return to_failed(m, cause);
       break;
   }

@@ -16,8 +16,9 @@ const char* to_string(state s);
 
 enum class event {
   start,          ///< user/CLI/tray asks to run
-  checks_ok,      ///< scan + health check + divert open all succeeded
-  checks_failed,  ///< any of them failed (detail = cause)
+  checks_ok,         ///< scan + health check + divert open all succeeded
+  checks_failed,     ///< a definite configuration error or the capture failed (detail = cause)
+  checks_ok_no_udp,  ///< the proxy works for TCP but has no (working) UDP relay
   proxy_unreachable,
   proxy_healthy,
   backoff_tick,  ///< a backoff timer fired: probe again or give up
@@ -31,6 +32,9 @@ enum class event {
   retry,
 };
 const char* to_string(event e);
+
+/// Shown while Active with a proxy that relays TCP only.
+constexpr const char* no_udp_detail = "the proxy has no UDP: voice will not work";
 
 enum class action {
   scan_processes,
@@ -53,6 +57,7 @@ using clock = std::chrono::steady_clock;
 struct machine {
   state current = state::idle;
   bool paused = false;   ///< Reconnecting because of system sleep
+  bool no_udp = false;   ///< Active for TCP only: target UDP refused
   unsigned attempt = 0;  ///< reconnect attempt number
   std::string detail;    ///< shown next to the state
   std::string last_error;

@@ -1,5 +1,6 @@
 #include "core/packet.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -15,23 +16,25 @@ void wr16(uint8_t* p, uint16_t v) {
 error bad(const char* what) { return make_error("bad_packet", what); }
 
 // Fills transport fields shared by v4 and v6 once the l4 offset is known.
-status parse_l4(const uint8_t* data, view& v) {
+// `claimed` is the transport length the IP header announces; v.l4_len what
+// the buffer holds of it (less only in a header-only copy).
+status parse_l4(const uint8_t* data, view& v, size_t claimed) {
   const uint8_t* l4 = data + v.l4_offset;
   if (v.proto == l4_proto::tcp) {
     if (v.l4_len < 20) return bad("TCP header truncated");
     size_t off = static_cast<size_t>(l4[12] >> 4) * 4;
-    if (off < 20 || off > v.l4_len) return bad("TCP data offset out of bounds");
+    if (off < 20 || off > claimed) return bad("TCP data offset out of bounds");
     v.src_port = rd16(l4);
     v.dst_port = rd16(l4 + 2);
     v.tcp_flags = l4[13];
-    v.payload_offset = v.l4_offset + off;
-    v.payload_len = v.l4_len - off;
+    v.payload_offset = v.l4_offset + std::min(off, v.l4_len);
+    v.payload_len = v.l4_len - std::min(off, v.l4_len);
   } else if (v.proto == l4_proto::udp) {
     if (v.l4_len < 8) return bad("UDP header truncated");
     size_t ulen = rd16(l4 + 4);
     // GSO super-packets may carry a UDP length of 0 or one segment's size;
-    // only a length larger than what we hold is a lie.
-    if (ulen != 0 && (ulen < 8 || ulen > v.l4_len)) return bad("UDP length out of bounds");
+    // only a length larger than the packet is a lie.
+    if (ulen != 0 && (ulen < 8 || ulen > claimed)) return bad("UDP length out of bounds");
     v.src_port = rd16(l4);
     v.dst_port = rd16(l4 + 2);
     v.payload_offset = v.l4_offset + 8;
@@ -58,51 +61,96 @@ uint16_t fold(uint32_t acc) {
   return static_cast<uint16_t>(s);
 }
 
-result<view> parse(const uint8_t* data, size_t len) {
+namespace {
+
+// Walks IPv6 extension headers from `next` at `off`; sets proto/l4_offset,
+// or leaves proto `other` (a later fragment, ESP, no next header, unknown).
+status walk_v6(const uint8_t* data, size_t avail, view& v, uint8_t next) {
+  size_t off = 40;
+  for (int hops = 0; hops < 8; ++hops) {
+    if (next == 6 || next == 17) {
+      v.proto = next == 6 ? l4_proto::tcp : l4_proto::udp;
+      v.l4_offset = off;
+      return ok();
+    }
+    size_t hlen = 0;
+    if (next == 0 || next == 43 || next == 60) {
+      if (off + 2 > avail) return bad("IPv6 extension header truncated");
+      hlen = (static_cast<size_t>(data[off + 1]) + 1) * 8;
+    } else if (next == 44) {
+      if (off + 8 > avail) return bad("IPv6 fragment header truncated");
+      if ((rd16(data + off + 2) & 0xfff8) != 0) return ok();  // later fragment: no ports
+      hlen = 8;
+    } else if (next == 51) {
+      if (off + 2 > avail) return bad("IPv6 AH truncated");
+      hlen = (static_cast<size_t>(data[off + 1]) + 2) * 4;
+    } else {
+      return ok();  // ESP, no next header, or unknown: no ports to see
+    }
+    if (off + hlen > avail) return bad("IPv6 extension header out of bounds");
+    next = data[off];
+    off += hlen;
+  }
+  return bad("IPv6 extension header chain too long");
+}
+
+// One parser for whole packets and header-only copies: `claimed` lengths
+// come from the IP header; with `partial` they may exceed the buffer.
+result<view> parse_any(const uint8_t* data, size_t len, bool partial) {
   view v;
   if (data == nullptr || len < 1) return bad("empty packet");
   uint8_t ver = data[0] >> 4;
+  size_t claimed = 0;
   if (ver == 4) {
     if (len < 20) return bad("IPv4 header truncated");
     v.version = ip_version::v4;
     v.ip_header_len = static_cast<size_t>(data[0] & 0x0f) * 4;
     if (v.ip_header_len < 20 || v.ip_header_len > len) return bad("IPv4 IHL out of bounds");
-    size_t tot = rd16(data + 2);
+    claimed = rd16(data + 2);
     // GSO packets may carry total length 0; otherwise it must fit the buffer.
-    if (tot == 0) tot = len;
-    if (tot < v.ip_header_len || tot > len) return bad("IPv4 total length out of bounds");
-    v.total_len = tot;
+    if (claimed == 0) claimed = len;
+    if (claimed < v.ip_header_len) return bad("IPv4 total length out of bounds");
     std::memcpy(v.src.data(), data + 12, 4);
     std::memcpy(v.dst.data(), data + 16, 4);
-    uint16_t frag = rd16(data + 6);
-    bool later_fragment = (frag & 0x1fff) != 0;
-    uint8_t p = data[9];
     v.l4_offset = v.ip_header_len;
-    v.l4_len = tot - v.ip_header_len;
-    if (later_fragment) return v;  // no transport header here
-    if (p == 6) v.proto = l4_proto::tcp;
-    if (p == 17) v.proto = l4_proto::udp;
+    bool later_fragment = (rd16(data + 6) & 0x1fff) != 0;
+    uint8_t p = data[9];
+    if (!later_fragment && p == 6) v.proto = l4_proto::tcp;
+    if (!later_fragment && p == 17) v.proto = l4_proto::udp;
   } else if (ver == 6) {
     if (len < 40) return bad("IPv6 header truncated");
     v.version = ip_version::v6;
     v.ip_header_len = 40;
     size_t plen = rd16(data + 4);
     if (plen == 0) plen = len - 40;  // jumbogram / GSO
-    if (40 + plen > len) return bad("IPv6 payload length out of bounds");
-    v.total_len = 40 + plen;
+    claimed = 40 + plen;
     std::memcpy(v.src.data(), data + 8, 16);
     std::memcpy(v.dst.data(), data + 24, 16);
-    v.l4_offset = 40;
-    v.l4_len = plen;
-    if (data[6] == 6) v.proto = l4_proto::tcp;
-    if (data[6] == 17) v.proto = l4_proto::udp;
+    auto st = walk_v6(data, std::min(len, claimed), v, data[6]);
+    if (!st) return st.err();
+    if (v.proto == l4_proto::other) v.l4_offset = 40;
   } else {
     return bad("not an IP packet");
   }
-  auto st = parse_l4(data, v);
+  if (claimed > len) {
+    if (!partial) return bad(ver == 4 ? "IPv4 total length out of bounds" : "IPv6 payload length out of bounds");
+    v.truncated = true;
+  }
+  v.total_len = std::min(claimed, len);
+  if (v.l4_offset > claimed) return bad("transport header beyond the packet");
+  size_t claimed_l4 = claimed - v.l4_offset;
+  v.l4_len = v.total_len - std::min(v.total_len, v.l4_offset);
+  if (v.proto == l4_proto::other) return v;
+  auto st = parse_l4(data, v, claimed_l4);
   if (!st) return st.err();
   return v;
 }
+
+}  // namespace
+
+result<view> parse(const uint8_t* data, size_t len) { return parse_any(data, len, false); }
+
+result<view> parse_headers(const uint8_t* data, size_t captured) { return parse_any(data, captured, true); }
 
 status recompute_checksums(uint8_t* data, size_t len) {
   auto pv = parse(data, len);

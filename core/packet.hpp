@@ -32,6 +32,10 @@ struct view {
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
   uint8_t tcp_flags = 0;
+  /// Only the headers were captured (parse_headers): the IP length fields
+  /// claim more than the buffer holds; l4_len and payload_len are clamped
+  /// to what is there.
+  bool truncated = false;
 };
 
 constexpr uint8_t tcp_fin = 0x01, tcp_syn = 0x02, tcp_rst = 0x04, tcp_ack = 0x10;
@@ -40,6 +44,13 @@ constexpr uint8_t tcp_fin = 0x01, tcp_syn = 0x02, tcp_rst = 0x04, tcp_ack = 0x10
 /// when it is directly TCP/UDP) so callers can refuse it; fragments other than
 /// the first carry no ports and are reported with proto `other`.
 result<view> parse(const uint8_t* data, size_t len);
+
+/// Like parse, for a copy that may end after the headers (NFQUEUE copies a
+/// packet's first bytes only): the IP and TCP/UDP headers must be there and
+/// consistent with the lengths the packet claims; the payload may be cut.
+/// IPv6 extension headers (hop-by-hop, routing, fragment, destination
+/// options, AH) are walked to the transport header.
+result<view> parse_headers(const uint8_t* data, size_t captured);
 
 /// One's-complement sum helpers (RFC 1071 / RFC 1624).
 uint32_t sum16(const uint8_t* data, size_t len, uint32_t acc = 0);

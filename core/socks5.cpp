@@ -43,6 +43,31 @@ std::string reply_message(uint8_t rep) {
   }
 }
 
+namespace {
+
+bool unspecified(const endpoint& e) {
+  if (!e.is_ip()) return false;
+  size_t n = e.k == endpoint::kind::v4 ? 4 : 16;
+  for (size_t i = 0; i < n; ++i)
+    if (e.ip[i] != 0) return false;
+  return true;
+}
+
+bool loopback(const endpoint& e) {
+  if (e.k == endpoint::kind::v4) return e.ip[0] == 127;
+  if (e.k != endpoint::kind::v6) return false;
+  for (size_t i = 0; i < 15; ++i)
+    if (e.ip[i] != 0) return false;
+  return e.ip[15] == 1;
+}
+
+}  // namespace
+
+endpoint associate_placeholder(const endpoint& proxy) {
+  if (proxy.k == endpoint::kind::v6) return endpoint::v6({}, 0);
+  return endpoint::v4({0, 0, 0, 0}, 0);
+}
+
 void encode_address(const endpoint& e, std::vector<uint8_t>& out) {
   switch (e.k) {
     case endpoint::kind::v4:
@@ -210,10 +235,11 @@ step handshake::on_reply() {
   auto used = decode_address(buf_.data() + 3, buf_.size() - 3, b);
   if (!used) return fail("request", used.err().message);
   if (*used == 0) return {};
-  bool unspecified = b.is_ip();
-  for (size_t i = 0; i < (b.k == endpoint::kind::v4 ? 4u : 16u) && unspecified; ++i) unspecified = b.ip[i] == 0;
-  if (unspecified) {
-    // RFC 1928 allows 0.0.0.0 meaning "the address you reached me at".
+  // RFC 1928 allows 0.0.0.0 meaning "the address you reached me at". A
+  // loopback relay (hpsockd answers 127.0.0.1) can only mean the same for a
+  // proxy on another host; for CONNECT, BND is the proxy's side of its own
+  // connection, shown and never used, so it stays as said.
+  if (unspecified(b) || (cmd_ == command::udp_associate && loopback(b))) {
     uint16_t port = b.port;
     b = proxy_;
     b.port = port;

@@ -36,7 +36,9 @@ struct step {
 /// Drives greeting → (auth) → request → reply.
 class handshake {
  public:
-  /// `proxy_ip` replaces a BND.ADDR of 0.0.0.0 / :: in the reply.
+  /// `proxy` (the address the proxy was reached at) replaces a BND.ADDR of
+  /// 0.0.0.0 / :: in the reply, and for UDP ASSOCIATE also a loopback one
+  /// (127.0.0.0/8, ::1), which only names the proxy's own host.
   handshake(command cmd, endpoint target, const credentials* creds, endpoint proxy);
   /// First bytes to send (method negotiation). With `pipeline`, everything
   /// the client will say goes at once (greeting, credentials, request):
@@ -69,6 +71,11 @@ class handshake {
   endpoint bound_;
   bool pipelined_ = false;
 };
+
+/// DST.ADDR/PORT for UDP ASSOCIATE: "any" in the family of the connection
+/// to the proxy (0.0.0.0:0, or [::]:0 for an IPv6 proxy). An IPv4
+/// placeholder over IPv6 is refused by dante ("address type not supported").
+endpoint associate_placeholder(const endpoint& proxy);
 
 /// Encodes an address as ATYP + address + port.
 void encode_address(const endpoint& e, std::vector<uint8_t>& out);

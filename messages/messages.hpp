@@ -4,6 +4,7 @@
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct status_snapshot {
   uint64_t flows_refused = 0;
   uint64_t udp_dropped = 0;  ///< fragmented, malformed, oversized or over-queue datagrams
   uint64_t flows_unattributed = 0;  ///< first packets whose owner could not be determined (refused)
+  uint64_t flows_failed = 0;        ///< redirected flows the proxy refused or could not carry
   bool udp_available = true;        ///< false: the proxy has no working UDP relay (target UDP refused)
 };
 
@@ -33,7 +35,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_snapshot& x) {
   return f(caf::meta::type_name("status_snapshot"), x.state, x.detail, x.uptime_s, x.bytes_in, x.bytes_out, x.tcp_flows,
            x.udp_flows, x.target_pids, x.reconnect_attempt, x.last_error, x.flows_redirected, x.flows_direct,
-           x.flows_refused, x.udp_dropped, x.flows_unattributed, x.udp_available);
+           x.flows_refused, x.udp_dropped, x.flows_unattributed, x.flows_failed, x.udp_available);
 }
 
 /// A relay could not use the upstream (relay -> supervisor). `unreachable`
@@ -61,15 +63,26 @@ typename Inspector::result_type inspect(Inspector& f, divert_lost& x) {
 
 /// A health probe's verdict (probe -> supervisor).
 struct probe_result {
-  bool ok = false;
+  bool ok = false;  ///< everything passed: TCP and a UDP round trip
   std::string failure;
   uint64_t generation = 0;  ///< which engine start asked (stale answers are dropped)
   bool pipelining = false;  ///< the proxy takes a whole handshake in one write
+  bool tcp_ok = false;      ///< connect + greeting (+ auth) passed: TCP can be proxied
+  bool udp_ok = false;      ///< UDP ASSOCIATE and a datagram round trip passed
+  bool unreachable = false;  ///< !tcp_ok because the proxy could not be reached (not a config error)
+  std::vector<std::string> addresses;  ///< proxy.host resolved (address literals)
+  std::string udp_failure;             ///< why UDP does not work
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, probe_result& x) {
-  return f(caf::meta::type_name("probe_result"), x.ok, x.failure, x.generation, x.pipelining);
+  return f(caf::meta::type_name("probe_result"), x.ok, x.failure, x.generation, x.pipelining, x.tcp_ok, x.udp_ok,
+           x.unreachable, x.addresses, x.udp_failure);
 }
+
+/// What the rules keeper is to install (supervisor -> keeper): the
+/// OS-neutral inputs and the Linux listener ports. Passed by pointer.
+struct rules_plan;
+using rules_plan_ptr = std::shared_ptr<const rules_plan>;
 
 /// A per-flow relay finished (relay -> itself, from the Asio thread).
 struct relay_closed {
@@ -90,6 +103,7 @@ CAF_ADD_TYPE_ID(drover, (drover::upstream_failure))
 CAF_ADD_TYPE_ID(drover, (drover::divert_lost))
 CAF_ADD_TYPE_ID(drover, (drover::probe_result))
 CAF_ADD_TYPE_ID(drover, (drover::relay_closed))
+CAF_ADD_TYPE_ID(drover, (drover::rules_plan_ptr))
 CAF_ADD_ATOM(drover, drover, start_atom, "start")
 CAF_ADD_ATOM(drover, drover, stop_atom, "stop")
 CAF_ADD_ATOM(drover, drover, retry_atom, "retry")
@@ -104,7 +118,13 @@ CAF_ADD_ATOM(drover, drover, ports_atom, "ports")
 CAF_ADD_ATOM(drover, drover, heartbeat_atom, "heartbeat")
 CAF_ADD_ATOM(drover, drover, watch_atom, "watch")
 CAF_ADD_ATOM(drover, drover, reload_atom, "reload")
+CAF_ADD_ATOM(drover, drover, install_atom, "install")
+CAF_ADD_ATOM(drover, drover, remove_atom, "remove")
+CAF_ADD_ATOM(drover, drover, intact_atom, "intact")
 CAF_END_TYPE_ID_BLOCK(drover)
+
+// Local only: a plan never leaves the process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(drover::rules_plan_ptr)
 
 namespace drover {
 
@@ -132,6 +152,13 @@ using divert_reader_actor = caf::typed_actor<caf::reacts_to<close_atom>>;
 /// `ports` answers the TCP and UDP listener ports the rules point at.
 using relay_host_actor =
     caf::typed_actor<caf::reacts_to<close_atom>, caf::replies_to<ports_atom>::with<uint16_t, uint16_t>>;
+
+/// Does the engine's blocking OS work away from the supervisor (which must
+/// always answer at once): installs, checks and removes the redirect rules,
+/// scans processes. Owns the rules; removes them when it exits.
+using rules_keeper_actor =
+    caf::typed_actor<caf::replies_to<install_atom, rules_plan_ptr>::with<bool>, caf::replies_to<remove_atom>::with<bool>,
+                     caf::replies_to<intact_atom>::with<bool>, caf::replies_to<scan_atom>::with<bool>>;
 
 /// One per redirected TCP / UDP flow.
 using flow_relay_actor = caf::typed_actor<caf::reacts_to<relay_closed>, caf::reacts_to<close_atom>>;

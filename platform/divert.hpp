@@ -7,11 +7,12 @@
 #include <functional>
 #include <memory>
 
+#include "core/flow_verdict.hpp"
 #include "core/result.hpp"
 
 namespace drover::platform {
 
-enum class verdict { direct, redirect_tcp, redirect_udp, refuse };
+using verdict = ::drover::verdict;
 
 class divert {
  public:

@@ -16,6 +16,9 @@ using native_socket = int;
 status set_own_mark(native_socket s);
 /// The destination a REDIRECTed TCP connection originally had.
 result<endpoint> original_dst(native_socket s);
+/// Raises a socket's receive buffer to `bytes` (past the system's default
+/// cap where privileges allow: bursts of datagrams must not be lost).
+status set_receive_buffer(native_socket s, int bytes);
 /// Prepares a UDP socket to receive TPROXY traffic (IP_TRANSPARENT and
 /// IP_RECVORIGDSTADDR); call before bind.
 status make_transparent_udp(native_socket s);

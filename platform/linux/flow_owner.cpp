@@ -99,6 +99,17 @@ uint32_t lookup_inode(int fd, const query& q) {
   req.r.sdiag_protocol = q.proto;
   req.r.idiag_states = q.proto == IPPROTO_TCP && !q.dump ? ~0u : (q.proto == IPPROTO_TCP ? 1u << tcp_syn_sent : ~0u);
   req.r.id = q.id;
+  if (q.dump) {
+    // The kernel skips dumped sockets whose peer port differs from a non-zero
+    // idiag_dport: an unconnected UDP socket (peer port 0; WebRTC sends so)
+    // would never be listed. Filter by our port only; matches() does the rest.
+    req.r.id.idiag_dport = 0;
+  } else if (q.proto == IPPROTO_UDP) {
+    // A UDP lookup is the kernel's receive lookup: source = the remote side.
+    // It finds unconnected and connected sockets alike.
+    std::swap(req.r.id.idiag_sport, req.r.id.idiag_dport);
+    for (int i = 0; i < 4; ++i) std::swap(req.r.id.idiag_src[i], req.r.id.idiag_dst[i]);
+  }
   sockaddr_nl nl{};
   nl.nl_family = AF_NETLINK;
   if (::sendto(fd, &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&nl), sizeof nl) < 0) return 0;
@@ -110,8 +121,9 @@ uint32_t lookup_inode(int fd, const query& q) {
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n)); h = NLMSG_NEXT(h, n)) {
       if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return found;
       auto* m = static_cast<inet_diag_msg*>(NLMSG_DATA(h));
-      if (!found && (!q.dump || matches(q.id, m->id, q.family))) found = m->idiag_inode;
-      if (!q.dump) return found;
+      // A non-dump reply is the socket asked for (an error reply ends above).
+      if (!q.dump) return m->idiag_inode;
+      if (!found && matches(q.id, m->id, q.family)) found = m->idiag_inode;
     }
   }
 }
@@ -137,13 +149,21 @@ class linux_flow_owner final : public flow_owner {
     else
       families = {AF_INET6};
     for (int fam : families) {
-      // TCP: exact 4-tuple lookup (works in SYN_SENT). UDP: a dump, since an
-      // unconnected socket has no peer to look up by.
-      if (proto == IPPROTO_TCP) inode = lookup_inode(nl_.fd(), {fam, proto, false, sockid(v, fam)});
+      // Exact lookup first (TCP: works in SYN_SENT; UDP: the receive lookup,
+      // which also finds unconnected sockets), then a dump by our port.
+      inode = lookup_inode(nl_.fd(), {fam, proto, false, sockid(v, fam)});
       if (!inode) inode = lookup_inode(nl_.fd(), {fam, proto, true, sockid(v, fam)});
       if (inode) break;
     }
-    if (!inode) return uint32_t{0};
+    if (!inode) {
+      // No socket (closed already, or never visible here): whose it was
+      // cannot be told. Only when no target runs at all is it surely not one.
+      if (candidates.empty()) {
+        take_news(is_target);
+        if (newcomers_.empty()) return uint32_t{0};
+      }
+      return make_error("owner_unknown", "no socket sent it (closed before it could be looked up?)");
+    }
     // Known targets: first what they opened since the last look (a target's
     // new flow is there), then all of it, for those only partly read.
     std::vector<uint32_t> unsure;

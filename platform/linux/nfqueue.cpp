@@ -50,8 +50,10 @@ class nfqueue final : public divert {
     if (!qh_)
       return make_error("driver_gone", "cannot bind NFQUEUE " + std::to_string(o.queue_num) +
                                            " (another program holds it, or no CAP_NET_ADMIN): " + std::strerror(errno));
-    // Headers are all the classifier needs.
-    if (nfq_set_mode(qh_, NFQNL_COPY_PACKET, 128) < 0) return make_error("driver_gone", "nfq_set_mode failed");
+    // Headers are all the classifier needs (it parses a cut copy as such):
+    // 256 bytes hold IPv4 + TCP with every option, or IPv6 with a few
+    // extension headers. A larger first packet (QUIC, a TFO SYN) is cut here.
+    if (nfq_set_mode(qh_, NFQNL_COPY_PACKET, 256) < 0) return make_error("driver_gone", "nfq_set_mode failed");
     nfq_set_queue_maxlen(qh_, o.max_queue_len);
     // Fail closed: when the queue is full the kernel drops (the app retries)
     // rather than letting a target's packet go direct.

@@ -38,6 +38,14 @@ status set_own_mark(native_socket s) {
   return ok();
 }
 
+status set_receive_buffer(native_socket s, int bytes) {
+  // SO_RCVBUFFORCE ignores net.core.rmem_max (needs CAP_NET_ADMIN, which
+  // the engine has); plain SO_RCVBUF is capped by it.
+  if (::setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) == 0) return ok();
+  if (::setsockopt(s, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) == 0) return ok();
+  return os_error("SO_RCVBUF");
+}
+
 result<endpoint> original_dst(native_socket s) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;

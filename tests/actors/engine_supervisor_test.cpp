@@ -64,9 +64,26 @@ class supervisor_test : public ::testing::Test {
     h.receive([&](status_snapshot& s) { out = s; }, [](caf::error&) {});
     return out;
   }
-  void answer_probe(bool ok, std::string failure = "") {
+  // `ok`: everything passed. Otherwise the proxy was unreachable unless
+  // `config_error` (e.g. authentication rejected).
+  void answer_probe(bool ok, std::string failure = "", bool config_error = false) {
     ASSERT_FALSE(world.probes.empty());
-    send(probe_result{ok, std::move(failure), world.probes.back()});
+    probe_result r;
+    r.ok = r.tcp_ok = r.udp_ok = ok;
+    r.failure = std::move(failure);
+    r.generation = world.probes.back();
+    r.unreachable = !ok && !config_error;
+    r.addresses = {endpoint::v4(world.proxy_ip, 1080).addr_string()};
+    send(r);
+  }
+  void answer_probe_tcp_only() {
+    ASSERT_FALSE(world.probes.empty());
+    probe_result r;
+    r.tcp_ok = true;
+    r.failure = r.udp_failure = "the proxy does not support UDP ASSOCIATE";
+    r.generation = world.probes.back();
+    r.addresses = {endpoint::v4(world.proxy_ip, 1080).addr_string()};
+    send(r);
   }
   void go_active() {
     send(start_atom_v);
@@ -92,7 +109,7 @@ TEST_F(supervisor_test, start_checks_then_active) {
 
 TEST_F(supervisor_test, failed_health_check_keeps_engine_out_of_active) {
   send(start_atom_v);
-  answer_probe(false, "authentication failed: the proxy rejected the username or password");
+  answer_probe(false, "authentication failed: the proxy rejected the username or password", true);
   auto s = status();
   EXPECT_EQ(s.state, "Failed");
   EXPECT_NE(s.last_error.find("authentication"), std::string::npos);
@@ -104,7 +121,10 @@ TEST_F(supervisor_test, failed_health_check_keeps_engine_out_of_active) {
 
 TEST_F(supervisor_test, stale_probe_answers_are_ignored) {
   send(start_atom_v);
-  send(probe_result{true, "", world.probes.back() + 7});
+  probe_result stale;
+  stale.ok = true;
+  stale.generation = world.probes.back() + 7;
+  send(stale);
   EXPECT_EQ(status().state, "Starting");
 }
 
@@ -278,6 +298,55 @@ TEST_F(supervisor_test, every_change_is_published) {
                                 "Idle/stopped"};
   EXPECT_EQ(published, want);
   EXPECT_EQ(world.rules_alive, 0);
+}
+
+TEST_F(supervisor_test, proxy_unreachable_at_start_retries_with_targets_refused) {
+  // Boot before the network, or the proxy starts a second after Drover.
+  send(start_atom_v);
+  answer_probe(false, "TCP connect to 10.9.0.2:1080 failed: Connection refused");
+  auto s = status();
+  EXPECT_EQ(s.state, "Reconnecting");
+  EXPECT_EQ(s.reconnect_attempt, 1u);
+  EXPECT_FALSE(shared->active) << "targets refused, never direct";
+  EXPECT_EQ(world.rules_alive, 1) << "the rules stay in place while retrying";
+  size_t probes = world.probes.size();
+  advance(1s);
+  ASSERT_EQ(world.probes.size(), probes + 1) << "probed again after the first backoff step";
+  answer_probe(true);
+  EXPECT_EQ(status().state, "Active");
+  EXPECT_TRUE(shared->active);
+  ASSERT_TRUE(shared->upstream());
+  EXPECT_EQ(shared->upstream()->proxy.addr_string(), "10.9.0.2");
+}
+
+TEST_F(supervisor_test, tcp_only_proxy_is_active_with_udp_refused) {
+  send(start_atom_v);
+  answer_probe_tcp_only();
+  auto s = status();
+  EXPECT_EQ(s.state, "Active");
+  EXPECT_EQ(s.detail, "the proxy has no UDP: voice will not work");
+  EXPECT_FALSE(s.udp_available);
+  EXPECT_TRUE(shared->active);
+  EXPECT_FALSE(shared->udp_available) << "target UDP is refused";
+  EXPECT_EQ(world.tcp_only_monitors, 1) << "no association to hold: the monitor checks TCP";
+  // A proxy that relays UDP again after a reconnect: UDP comes back.
+  send(upstream_failure{"health", "gone", true});
+  advance(1s);
+  answer_probe(true);
+  EXPECT_EQ(status().detail, "");
+  EXPECT_TRUE(shared->udp_available);
+}
+
+TEST_F(supervisor_test, status_is_published_for_the_control_channel) {
+  // The control channel answers from shared state, never waiting on the
+  // supervisor (which may be busy).
+  EXPECT_EQ(shared->status().state, "Idle");
+  go_active();
+  EXPECT_EQ(shared->status().state, "Active");
+  shared->counters.bytes_in += 7;
+  EXPECT_EQ(shared->status().bytes_in, 7u) << "counters are live";
+  send(stop_atom_v);
+  EXPECT_EQ(shared->status().state, "Idle");
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ struct fake_world {
   std::vector<uint64_t> probes;  ///< generations asked for
   std::vector<std::string> dumps;
   int monitors = 0;
+  int tcp_only_monitors = 0;
   std::array<uint8_t, 4> proxy_ip{10, 9, 0, 2};  ///< what the proxy host resolves to now
   relay_host_actor last_relays;
 };
@@ -57,10 +58,8 @@ inline upstream_monitor_actor::behavior_type fake_monitor(upstream_monitor_actor
 class fake_env final : public engine_env {
  public:
   explicit fake_env(fake_world& w) : w_(w) {}
+  bool blocking_detached() const override { return false; }  // the test coordinator runs it
   std::vector<uint32_t> scan_targets(const engine_shared&) override { return w_.targets; }
-  result<std::vector<endpoint>> resolve(const std::string&, uint16_t port) override {
-    return std::vector<endpoint>{endpoint::v4(w_.proxy_ip, port)};
-  }
   result<std::unique_ptr<platform::redirect_rules>> install_rules(const filter::inputs&,
                                                                   const filter::linux_params&) override {
     ++w_.installs;
@@ -77,8 +76,10 @@ class fake_env final : public engine_env {
   procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared>) override {
     return sys.spawn(fake_scanner);
   }
-  upstream_monitor_actor spawn_monitor(caf::actor_system& sys, config::proxy_section, supervisor_actor) override {
+  upstream_monitor_actor spawn_monitor(caf::actor_system& sys, config::proxy_section, supervisor_actor,
+                                       bool udp) override {
     ++w_.monitors;
+    if (!udp) ++w_.tcp_only_monitors;
     return sys.spawn(fake_monitor);
   }
   void probe(caf::actor_system&, const config::proxy_section&, supervisor_actor, uint64_t generation) override {

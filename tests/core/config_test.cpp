@@ -22,6 +22,7 @@ auth = true
 login = "alice"
 password = "hunter2"
 tcp_connect_timeout = "3s"
+udp_check = "[fd77::3]:5353"
 [targets]
 processes = ["curl", "Discord"]
 include_vesktop = true
@@ -36,6 +37,7 @@ reconnect_backoff_initial = "500ms"
   EXPECT_EQ(r.cfg.proxy.host, "proxy.example.org");
   EXPECT_EQ(r.cfg.proxy.port, 12334);
   EXPECT_EQ(r.cfg.proxy.tcp_connect_timeout.count(), 3000);
+  EXPECT_EQ(r.cfg.proxy.udp_check, drover::endpoint::v6({0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3}, 5353));
   EXPECT_EQ(r.cfg.skip.extra_skip_cidrs.size(), 2u);
   EXPECT_EQ(r.cfg.engine.reconnect_backoff_initial.count(), 500);
   EXPECT_TRUE(r.cfg.is_target("curl"));
@@ -47,6 +49,49 @@ reconnect_backoff_initial = "500ms"
   ASSERT_FALSE(again.error);
   EXPECT_EQ(again.cfg.proxy.password, "hunter2");
   EXPECT_EQ(again.cfg.skip.extra_skip_cidrs[1].to_string(), r.cfg.skip.extra_skip_cidrs[1].to_string());
+  EXPECT_EQ(again.cfg.proxy.udp_check, r.cfg.proxy.udp_check);
+}
+
+TEST(config, udp_check_default_and_forms) {
+  // Default: a public resolver, so a real user's check does a real round trip.
+  EXPECT_EQ(defaults(target_os::linux_os).proxy.udp_check.to_string(), "1.1.1.1:53");
+  struct row {
+    const char* text;
+    const char* want;  // endpoint::to_string, or nullptr: refused
+  };
+  const row rows[] = {
+      {"198.18.0.3:53", "198.18.0.3:53"},
+      {"[::1]:53", "[0:0:0:0:0:0:0:1]:53"},
+      {"dns.example.org:5353", "dns.example.org:5353"},
+      {"resolver:65535", "resolver:65535"},
+      {"1.1.1.1", nullptr},
+      {"1.1.1.1:", nullptr},
+      {":53", nullptr},
+      {"1.1.1.1:0", nullptr},
+      {"1.1.1.1:65536", nullptr},
+      {"1.1.1.1:5x", nullptr},
+      {"1.1.1.1:-53", nullptr},
+      {"::1:53", nullptr},  // IPv6 needs brackets
+      {"[::1:53", nullptr},
+      {"[nope]:53", nullptr},
+      {"300.1.1.1:53", nullptr},
+      {"1.2.3:53", nullptr},
+      {"bad host:53", nullptr},
+      {"", nullptr},
+  };
+  for (auto& r : rows) {
+    auto e = parse_host_port(r.text);
+    if (!r.want) {
+      EXPECT_FALSE(e) << r.text << " -> " << e->to_string();
+      continue;
+    }
+    ASSERT_TRUE(e) << r.text;
+    EXPECT_EQ(e->to_string(), r.want);
+    // What to_toml writes reads back as the same endpoint.
+    auto again = parse_host_port(e->to_string());
+    ASSERT_TRUE(again) << e->to_string();
+    EXPECT_EQ(*again, *e);
+  }
 }
 
 TEST(config, windows_matching_is_case_insensitive) {
@@ -65,6 +110,9 @@ TEST(config, errors_name_key_line_column) {
       {"[proxy]\nport = 70000\n", "proxy.port", 2, "1..65535"},
       {"[proxy]\nport = \"x\"\n", "proxy.port", 2, "integer"},
       {"[proxy]\nhost = \"\"\n", "proxy.host", 2, "empty"},
+      {"[proxy]\nport = 1080\nudp_check = \"1.1.1.1\"\n", "proxy.udp_check", 3, "host:port"},
+      {"[proxy]\nudp_check = \"fd77::3:53\"\n", "proxy.udp_check", 2, "host:port"},
+      {"[proxy]\nudp_check = 53\n", "proxy.udp_check", 2, "string"},
       {"[proxy]\nauth = true\n", "proxy.login", 1, "required"},
       {"[skip]\nextra_skip_cidrs = [\"10.0.0.0/8\", \"nope\"]\n", "skip.extra_skip_cidrs", 2, "nope"},
       {"[engine]\nheartbeat_interval = \"5 parsecs\"\n", "engine.heartbeat_interval", 2, "duration"},

@@ -36,6 +36,9 @@ TEST(engine_fsm, every_arrow) {
       {in(state::idle), event::start, state::starting, action::health_check},
       {in(state::starting), event::checks_ok, state::active, action::publish},
       {in(state::starting), event::checks_failed, state::failed, action::remove_rules},
+      {in(state::starting), event::proxy_unreachable, state::reconnecting, action::schedule_backoff},
+      {in(state::starting), event::checks_ok_no_udp, state::active, action::publish},
+      {in(state::reconnecting), event::checks_ok_no_udp, state::active, action::publish},
       {in(state::active), event::proxy_unreachable, state::reconnecting, action::schedule_backoff},
       {in(state::reconnecting), event::proxy_healthy, state::active, action::publish},
       {in(state::active), event::driver_lost, state::active, action::schedule_reopen},
@@ -113,4 +116,39 @@ TEST(engine_fsm, sleep_pauses_resume_restarts) {
   EXPECT_EQ(r.next.current, state::starting);
   EXPECT_FALSE(r.next.paused);
   EXPECT_EQ(r.actions.front(), action::wait_default_route);
+}
+
+TEST(engine_fsm, proxy_late_at_start_is_retried_not_failed) {
+  // Boot before the network, a proxy started a second later: Starting goes
+  // to Reconnecting (targets refused, rules kept), then Active by itself.
+  auto o = transition(in(state::starting), event::proxy_unreachable, t0, "connect refused");
+  EXPECT_EQ(o.next.current, state::reconnecting);
+  EXPECT_FALSE(has(o, action::remove_rules));
+  EXPECT_FALSE(has(o, action::close_divert));
+  EXPECT_EQ(o.next.attempt, 1u);
+  EXPECT_EQ(o.next.last_error, "connect refused");
+  auto back = transition(o.next, event::proxy_healthy, t0 + 1s);
+  EXPECT_EQ(back.next.current, state::active);
+  // The cap still applies from the first failure.
+  auto tick = transition(o.next, event::backoff_tick, t0 + 301s);
+  EXPECT_EQ(tick.next.current, state::failed);
+  // Definite configuration errors still fail at once.
+  auto auth = transition(in(state::starting), event::checks_failed, t0, "authentication failed");
+  EXPECT_EQ(auth.next.current, state::failed);
+  EXPECT_EQ(auth.next.last_error, "authentication failed");
+}
+
+TEST(engine_fsm, tcp_only_proxy_runs_active_and_says_why) {
+  auto o = transition(in(state::starting), event::checks_ok_no_udp, t0);
+  EXPECT_EQ(o.next.current, state::active);
+  EXPECT_TRUE(o.next.no_udp);
+  EXPECT_EQ(o.next.detail, no_udp_detail);
+  // The detail survives a driver reopen; a full recovery clears it.
+  auto lost = transition(o.next, event::driver_lost, t0 + 1s, "gone");
+  auto reopened = transition(lost.next, event::driver_reopened, t0 + 3s);
+  EXPECT_EQ(reopened.next.detail, no_udp_detail);
+  auto down = transition(reopened.next, event::proxy_unreachable, t0 + 5s, "refused");
+  auto healthy = transition(down.next, event::proxy_healthy, t0 + 6s);
+  EXPECT_FALSE(healthy.next.no_udp);
+  EXPECT_EQ(healthy.next.detail, "");
 }

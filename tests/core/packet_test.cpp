@@ -187,3 +187,102 @@ TEST(packet, later_fragment_has_no_ports) {
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->proto, l4_proto::other);
 }
+
+namespace {
+
+// IPv4 UDP 10.0.0.1:5000 -> 203.0.113.9:443 carrying `payload` bytes (a QUIC
+// Initial is at least 1,200), as the queue holds it: only the first `keep`.
+std::vector<uint8_t> udp_v4(size_t payload, size_t keep) {
+  auto p = make_udp_v4({10, 0, 0, 1}, 5000, {203, 0, 113, 9}, 443, std::vector<uint8_t>(payload, 0xab).data(), payload);
+  p.resize(std::min(keep, p.size()));
+  return p;
+}
+
+// IPv6 fd00::1 -> fd00::2, next header `nh`, then `ext` bytes of extension
+// headers, then a UDP header 6000 -> 53 and 100 bytes of payload.
+std::vector<uint8_t> udp_v6(uint8_t nh, const std::vector<uint8_t>& ext) {
+  std::vector<uint8_t> p(40, 0);
+  p[0] = 0x60;
+  size_t plen = ext.size() + 8 + 100;
+  p[4] = static_cast<uint8_t>(plen >> 8);
+  p[5] = static_cast<uint8_t>(plen);
+  p[6] = nh;
+  p[7] = 64;
+  p[8] = 0xfd, p[23] = 1;  // src fd00::1
+  p[24] = 0xfd, p[39] = 2;  // dst fd00::2
+  // push_back, not insert: GCC 12 warns falsely on vector insert (-Warray-bounds).
+  for (uint8_t b : ext) p.push_back(b);
+  for (uint8_t b : {0x17, 0x70, 0x00, 0x35, 0x00, 108, 0, 0}) p.push_back(b);
+  p.resize(p.size() + 100, 0x11);
+  return p;
+}
+
+}  // namespace
+
+TEST(packet, header_copy_of_a_large_datagram_parses) {
+  // The queue copies 128 bytes of a 1,228-byte packet: parse() rightly
+  // refuses the lie, parse_headers() sees the ports (the verdict needs them).
+  auto p = udp_v4(1200, 128);
+  EXPECT_FALSE(parse(p.data(), p.size()).ok());
+  auto v = parse_headers(p.data(), p.size());
+  ASSERT_TRUE(v.ok()) << v.err().message;
+  EXPECT_TRUE(v->truncated);
+  EXPECT_EQ(v->proto, l4_proto::udp);
+  EXPECT_EQ(v->src_port, 5000);
+  EXPECT_EQ(v->dst_port, 443);
+  EXPECT_LE(v->payload_offset + v->payload_len, p.size());
+}
+
+TEST(packet, header_copy_of_a_whole_packet_is_not_truncated) {
+  auto p = udp_v4(40, 128);
+  auto v = parse_headers(p.data(), p.size());
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->truncated);
+  EXPECT_EQ(v->payload_len, 40u);
+}
+
+TEST(packet, header_copy_cut_inside_the_headers_is_rejected) {
+  // IP header alone, or IP + part of UDP: no ports, no verdict.
+  for (size_t keep : {size_t{0}, size_t{10}, size_t{20}, size_t{27}}) {
+    auto p = udp_v4(1200, keep);
+    EXPECT_FALSE(parse_headers(p.data(), p.size()).ok()) << "kept " << keep;
+  }
+  auto syn = syn_packet();
+  for (size_t n = 0; n < 40; ++n) EXPECT_FALSE(parse_headers(syn.data(), n).ok()) << "SYN cut to " << n;
+}
+
+TEST(packet, header_copy_still_checks_claimed_lengths) {
+  // UDP length larger than the IP packet claims: a lie even in a copy.
+  auto p = udp_v4(1200, 128);
+  p[24] = 0x10, p[25] = 0x00;  // UDP length 4096 > 1208
+  EXPECT_FALSE(parse_headers(p.data(), p.size()).ok());
+  // TCP data offset beyond the claimed packet.
+  auto syn = syn_packet();
+  syn[32] = 0xf0;  // offset 60 > 20 bytes of TCP
+  EXPECT_FALSE(parse_headers(syn.data(), syn.size()).ok());
+}
+
+TEST(packet, ipv6_extension_headers_lead_to_the_transport_header) {
+  // Hop-by-hop (8 bytes: next=UDP, len 0, PadN) then UDP.
+  auto hbh = udp_v6(0, {17, 0, 1, 4, 0, 0, 0, 0});
+  auto v = parse(hbh.data(), hbh.size());
+  ASSERT_TRUE(v.ok()) << v.err().message;
+  EXPECT_EQ(v->proto, l4_proto::udp);
+  EXPECT_EQ(v->l4_offset, 48u);
+  EXPECT_EQ(v->src_port, 6000);
+  EXPECT_EQ(v->dst_port, 53);
+  // Destination options (16 bytes) then a first fragment (offset 0) then UDP.
+  auto chain = udp_v6(60, {44, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0x00, 0x01, 0, 0, 0, 7});
+  v = parse(chain.data(), chain.size());
+  ASSERT_TRUE(v.ok()) << v.err().message;
+  EXPECT_EQ(v->proto, l4_proto::udp);
+  EXPECT_EQ(v->dst_port, 53);
+  // A later fragment carries no ports.
+  auto later = udp_v6(44, {17, 0, 0x00, 0x09, 0, 0, 0, 7});
+  v = parse(later.data(), later.size());
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->proto, l4_proto::other);
+  // An extension header that runs past the packet is a lie.
+  auto bad_len = udp_v6(0, {17, 200, 1, 4, 0, 0, 0, 0});
+  EXPECT_FALSE(parse(bad_len.data(), bad_len.size()).ok());
+}

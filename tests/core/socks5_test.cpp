@@ -1,5 +1,7 @@
 #include "core/socks5.hpp"
 
+#include "core/dns_query.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace drover;
@@ -176,4 +178,80 @@ TEST(socks5, pipelined_refusals_are_still_named) {
   s = feed(h2, {0x05, 0x00, 0x05, 0x05, 0x00, 0x01, 0, 0, 0, 0, 0, 0});
   ASSERT_TRUE(s.failed);
   EXPECT_EQ(s.failure.code, "request");
+}
+
+TEST(socks5, bound_address_replaced_when_it_names_the_proxy_host) {
+  const endpoint proxy6 = *parse_ip("fd77::2", 1080);
+  struct row {
+    const char* what;
+    command cmd;
+    endpoint proxy;
+    bytes bnd;  // ATYP ADDR PORT of the reply
+    std::string want;
+  };
+  const bytes v6_loop = {0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x9c, 0x41};
+  const bytes v6_any = {0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x9c, 0x41};
+  const std::vector<row> rows = {
+      {"udp 0.0.0.0", command::udp_associate, proxy, {0x01, 0, 0, 0, 0, 0x9c, 0x41}, "10.0.0.2:40001"},
+      // hpsockd: "the relay is on my own host".
+      {"udp 127.0.0.1", command::udp_associate, proxy, {0x01, 127, 0, 0, 1, 0x9c, 0x41}, "10.0.0.2:40001"},
+      {"udp 127.8.9.10", command::udp_associate, proxy, {0x01, 127, 8, 9, 10, 0x9c, 0x41}, "10.0.0.2:40001"},
+      {"udp ::1", command::udp_associate, proxy6, v6_loop, "[fd77:0:0:0:0:0:0:2]:40001"},
+      {"udp ::", command::udp_associate, proxy6, v6_any, "[fd77:0:0:0:0:0:0:2]:40001"},
+      {"udp 0.0.0.0 via v6",
+       command::udp_associate,
+       proxy6,
+       {0x01, 0, 0, 0, 0, 0x9c, 0x41},
+       "[fd77:0:0:0:0:0:0:2]:40001"},
+      {"udp real relay", command::udp_associate, proxy, {0x01, 10, 0, 0, 9, 0x9c, 0x41}, "10.0.0.9:40001"},
+      {"udp 128.0.0.1", command::udp_associate, proxy, {0x01, 128, 0, 0, 1, 0x9c, 0x41}, "128.0.0.1:40001"},
+      {"udp ::2", command::udp_associate, proxy6,
+       bytes{0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0x9c, 0x41}, "[0:0:0:0:0:0:0:2]:40001"},
+      {"connect 0.0.0.0", command::connect, proxy, {0x01, 0, 0, 0, 0, 0x9c, 0x41}, "10.0.0.2:40001"},
+      // CONNECT's BND is the proxy's own side of its connection: kept.
+      {"connect 127.0.0.1", command::connect, proxy, {0x01, 127, 0, 0, 1, 0x9c, 0x41}, "127.0.0.1:40001"},
+  };
+  for (auto& r : rows) {
+    handshake h(r.cmd, associate_placeholder(r.proxy), nullptr, r.proxy);
+    h.start();
+    auto s = feed(h, {0x05, 0x00});
+    ASSERT_FALSE(s.failed) << r.what;
+    bytes reply = {0x05, 0x00, 0x00};
+    reply.insert(reply.end(), r.bnd.begin(), r.bnd.end());
+    s = feed(h, reply);
+    ASSERT_TRUE(s.done) << r.what;
+    EXPECT_EQ(h.bound().to_string(), r.want) << r.what;
+  }
+}
+
+TEST(socks5, associate_placeholder_follows_the_proxy_family) {
+  EXPECT_EQ(associate_placeholder(proxy), endpoint::v4({0, 0, 0, 0}, 0));
+  const endpoint proxy6 = *parse_ip("fd77::2", 1080);
+  EXPECT_EQ(associate_placeholder(proxy6), endpoint::v6({}, 0));
+  // The request then says ATYP 04 [::]:0, which dante accepts over IPv6.
+  handshake h(command::udp_associate, associate_placeholder(proxy6), nullptr, proxy6);
+  h.start();
+  auto s = feed(h, {0x05, 0x00});
+  bytes want = {0x05, 0x03, 0x00, 0x04};
+  want.insert(want.end(), 16 + 2, 0);
+  EXPECT_EQ(s.send, want);
+}
+
+TEST(dns_query, query_and_answer) {
+  auto q = dns::query_a(0xbeef, "check.drover.test");
+  const bytes want = {0xbe, 0xef, 0x01, 0x00, 0,   1,   0, 0,   0,   0,   0,   0,  //
+                      5,    'c',  'h',  'e',  'c', 'k', 6, 'd', 'r', 'o', 'v', 'e',
+                      'r',  4,    't',  'e',  's', 't', 0, 0,   1,   0,   1};
+  EXPECT_EQ(q, want);
+  EXPECT_FALSE(dns::is_answer_to(q.data(), q.size(), 0xbeef)) << "a query (QR = 0) is no answer";
+  auto a = q;
+  a[2] |= 0x80;
+  EXPECT_TRUE(dns::is_answer_to(a.data(), a.size(), 0xbeef));
+  a[3] = 0x83;  // NXDOMAIN: still a round trip
+  EXPECT_TRUE(dns::is_answer_to(a.data(), a.size(), 0xbeef));
+  EXPECT_FALSE(dns::is_answer_to(a.data(), a.size(), 0xbeee)) << "another probe's answer";
+  EXPECT_FALSE(dns::is_answer_to(a.data(), 11, 0xbeef)) << "shorter than a header";
+  // Odd names still give a well-formed question.
+  auto odd = dns::query_a(1, "a..b.");
+  EXPECT_EQ(bytes(odd.begin() + 12, odd.end()), (bytes{1, 'a', 1, 'b', 0, 0, 1, 0, 1}));
 }

@@ -9,6 +9,10 @@
 
 #include <algorithm>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "platform/flow_owner.hpp"
 #include "platform/linux/fd_table_cache.hpp"
 #include "platform/linux/proc_events.hpp"
 
@@ -126,6 +130,87 @@ TEST(ProcEvents, ReportsAForkedChildAndItsExec) {
   EXPECT_FALSE(b.lost);
   // The fork and then the exec: both name the child.
   EXPECT_GE(std::count(b.pids.begin(), b.pids.end(), static_cast<uint32_t>(child)), 2);
+}
+
+// The first packet of `fd` (bound to 127.0.0.1) to 127.0.0.2:`dport`, as the
+// capture would show it (only what the owner lookup reads).
+drover::packet::view first_packet(int fd, uint16_t dport, drover::packet::l4_proto proto) {
+  sockaddr_in sa{};
+  socklen_t len = sizeof sa;
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  drover::packet::view v;
+  v.version = drover::packet::ip_version::v4;
+  v.proto = proto;
+  v.src = {127, 0, 0, 1};
+  v.dst = {127, 0, 0, 2};
+  v.src_port = ntohs(sa.sin_port);
+  v.dst_port = dport;
+  return v;
+}
+
+int bound_udp(bool connect_to_9999) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  if (connect_to_9999) {
+    sockaddr_in peer{};
+    peer.sin_family = AF_INET;
+    peer.sin_port = htons(9999);
+    peer.sin_addr.s_addr = htonl(0x7f000002);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&peer), sizeof peer), 0);
+  }
+  return fd;
+}
+
+TEST(FlowOwner, FindsAnUnconnectedUdpSocketThatSendsToManyPeers) {
+  // WebRTC (Discord voice) sends from one unconnected socket to several
+  // peers: the socket has no peer port, and must still be found for each.
+  auto owner = drover::platform::make_flow_owner();
+  uint32_t me = static_cast<uint32_t>(::getpid());
+  int fd = bound_udp(false);
+  auto is_target = [](const std::string&) { return false; };
+  for (uint16_t dport : {3478, 50000, 443}) {
+    auto r = owner->owner(first_packet(fd, dport, drover::packet::l4_proto::udp), {me}, is_target);
+    ASSERT_TRUE(r.ok()) << r.err().message;
+    EXPECT_EQ(*r, me) << "to port " << dport;
+  }
+  ::close(fd);
+}
+
+TEST(FlowOwner, FindsAConnectedUdpSocket) {
+  auto owner = drover::platform::make_flow_owner();
+  uint32_t me = static_cast<uint32_t>(::getpid());
+  int fd = bound_udp(true);
+  auto r = owner->owner(first_packet(fd, 9999, drover::packet::l4_proto::udp), {me},
+                        [](const std::string&) { return false; });
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(*r, me);
+  ::close(fd);
+}
+
+TEST(FlowOwner, NoSocketWhileTargetsRunIsUnknownNotDirect) {
+  // The socket closed before the lookup: whose it was cannot be told, and a
+  // target's flow must never be sent direct on a guess.
+  auto owner = drover::platform::make_flow_owner();
+  uint32_t me = static_cast<uint32_t>(::getpid());
+  int fd = bound_udp(false);
+  auto v = first_packet(fd, 53, drover::packet::l4_proto::udp);
+  ::close(fd);
+  auto r = owner->owner(v, {me}, [](const std::string&) { return false; });
+  EXPECT_FALSE(r.ok()) << "got pid " << (r.ok() ? *r : 0);
+}
+
+TEST(FlowOwner, ASocketNoTargetHoldsIsNotATarget) {
+  auto owner = drover::platform::make_flow_owner();
+  int fd = bound_udp(false);
+  // pid 1 is no candidate of ours to hold it: not a target, so direct.
+  auto r = owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {1},
+                        [](const std::string&) { return false; });
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(*r, 0u);
+  ::close(fd);
 }
 
 }  // namespace
