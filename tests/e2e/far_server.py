@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""The 'far' test host: HTTP on 8080, TCP echo on 7000, UDP echo on 7001.
+"""The 'far' test host: HTTP on 8080 (and [::]:8086), TCP echo on 7000, UDP
+echo on 7001 and 7002 (IPv4) and on [::]:7001 (IPv6).
 
-Every TCP connection's peer is logged ("tcp IP PORT") so tests can tell
-proxied connections (from the proxy host) from direct ones (a leak when the
-client is a target). Bytes served by /bytes/N follow a pattern the test
-client verifies byte by byte.
+Every TCP connection's peer is logged ("tcp IP PORT") and so is every UDP
+datagram's ("udp IP PORT DSTPORT LEN"), written and flushed before the
+reply goes out, so tests can tell proxied traffic (from the proxy host) from
+direct traffic (a leak when the client is a target). The listeners accept
+data in the SYN (TCP Fast Open, when the namespace's sysctl allows it).
+Bytes served by /bytes/N follow a pattern the test client verifies byte by
+byte.
 """
 import argparse
 import http.server
@@ -19,10 +23,21 @@ log_lock = threading.Lock()
 log_file = None
 
 
-def log_peer(addr):
+def log_line(line):
     with log_lock:
-        log_file.write(f"tcp {addr[0]} {addr[1]}\n")
+        log_file.write(line + "\n")
         log_file.flush()
+
+
+def log_peer(addr):
+    log_line(f"tcp {addr[0]} {addr[1]}")
+
+
+def fast_open(sock):
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 256)
+    except (AttributeError, OSError):
+        pass
 
 
 class Http(http.server.BaseHTTPRequestHandler):
@@ -72,23 +87,46 @@ class ThreadingTCP(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 1024
 
+    def server_bind(self):
+        fast_open(self.socket)
+        super().server_bind()
+
 
 class ThreadingHTTP(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 1024
 
+    def server_bind(self):
+        fast_open(self.socket)
+        super().server_bind()
+
 
 class ThreadingHTTP6(ThreadingHTTP):
     address_family = socket.AF_INET6
 
 
-def udp_echo(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    s.bind(("0.0.0.0", port))
+def udp_socket(family, port):
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    # SO_RCVBUFFORCE / SO_SNDBUFFORCE (33, 32; root): past net.core.rmem_max,
+    # so a burst is never lost here.
+    for force, plain in ((33, socket.SO_RCVBUF), (32, socket.SO_SNDBUF)):
+        try:
+            s.setsockopt(socket.SOL_SOCKET, force, 8 << 20)
+        except OSError:
+            s.setsockopt(socket.SOL_SOCKET, plain, 8 << 20)
+    if family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind(("::", port))
+    else:
+        s.bind(("0.0.0.0", port))
+    return s
+
+
+def udp_echo(s, port):
     while True:
         data, peer = s.recvfrom(65535)
+        log_line(f"udp {peer[0]} {peer[1]} {port} {len(data)}")
         s.sendto(data, peer)
 
 
@@ -98,7 +136,8 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--http", type=int, default=8080)
     ap.add_argument("--echo", type=int, default=7000)
-    ap.add_argument("--udp", type=int, default=7001)
+    ap.add_argument("--udp", type=int, action="append", help="UDP echo port (repeatable; default 7001 and 7002)")
+    ap.add_argument("--udp6", type=int, default=7001)
     ap.add_argument("--http6", type=int, default=8086)
     a = ap.parse_args()
     log_file = open(a.log, "a")
@@ -110,7 +149,17 @@ def main():
             pass  # no IPv6 in this namespace
     for srv in servers:
         threading.Thread(target=srv.serve_forever, daemon=True).start()
-    threading.Thread(target=udp_echo, args=(a.udp,), daemon=True).start()
+    udp = [(socket.AF_INET, p) for p in (a.udp or [7001, 7002])]
+    if socket.has_ipv6:
+        udp.append((socket.AF_INET6, a.udp6))
+    for family, port in udp:
+        try:
+            sock = udp_socket(family, port)
+        except OSError:
+            if family == socket.AF_INET6:
+                continue  # no IPv6 in this namespace
+            raise
+        threading.Thread(target=udp_echo, args=(sock, port), daemon=True).start()
     print("far server ready", flush=True)
     threading.Event().wait()
 

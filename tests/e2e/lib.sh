@@ -2,8 +2,11 @@
 # three network namespaces on one bridge, all created here and removed by
 # `e2e_cleanup` (installed as an EXIT trap, so also on failure or ^C).
 #   client 198.18.0.1  runs drover and the test clients
-#   proxy  198.18.0.2  runs danted (or microsocks)
-#   far    198.18.0.3  runs the far servers (HTTP, TCP echo, UDP echo)
+#   proxy  198.18.0.2  runs danted (or microsocks, or shadowsocks' ss-local -> ss-server)
+#   far    198.18.0.3  runs the far servers (HTTP, TCP echo, UDP echo) and dnsmasq
+# The far server logs the peer of every TCP connection and UDP datagram, and
+# dnsmasq every query: a target's traffic must only ever come from the proxy
+# (assert_no_target_leak; non-target commands run through direct_run).
 # 198.18.0.0/15 is reserved for benchmarking; nothing here leaves the machine.
 
 E2E_ID=${E2E_ID:-$$}
@@ -98,14 +101,18 @@ start_far() {
   wait_port in_f "$IP_F" 8080
   wait_port in_f "$IP_F" 7000
   wait_port in_f "$IP_F" 7001 udp
+  wait_port in_f "$IP_F" 7002 udp
   start_dns
 }
 
 # A DNS responder on the far host: the UDP round trip of the health check
-# (proxy.udp_check) asks it, never a public resolver.
+# (proxy.udp_check) asks it, never a public resolver. It answers
+# check.drover.test and every name under it, and logs each query with the
+# address it came from ("query[A] NAME from IP").
 start_dns() {
   bg "$E2E_DIR/dnsmasq.log" in_f dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
-    --listen-address="$IP_F" --port=53 --user=root --pid-file= --address=/check.drover.test/"$IP_F" --log-facility=-
+    --listen-address="$IP_F" --port=53 --user=root --pid-file= --address=/check.drover.test/"$IP_F" --log-facility=- \
+    --log-queries
   wait_port in_f "$IP_F" 53 udp
 }
 
@@ -166,6 +173,42 @@ start_microsocks() {
   wait_port in_p "$IP_P" 1080
 }
 
+# shadowsocks-libev as a second real upstream: ss-server on the proxy host's
+# loopback and ss-local -u (SOCKS5 with UDP relay) in front of it on
+# $IP_P:PORT, so write_config works unchanged. ss-server then reaches the far
+# host from $IP_P, as dante does. (ss drops UDP payloads over ~1,400 B by
+# itself: keep its datagrams <= 1,200 B.)
+SS_PASSWORD=drover-e2e-key
+SS_METHOD=chacha20-ietf-poly1305
+start_shadowsocks() {  # start_shadowsocks [port]
+  local port=${1:-1080}
+  bg "$E2E_DIR/ss-server.log" in_p ss-server -s 127.0.0.1 -p 8388 -k "$SS_PASSWORD" -m "$SS_METHOD" -u
+  wait_port in_p 127.0.0.1 8388
+  bg "$E2E_DIR/ss-local-$port.log" in_p ss-local -s 127.0.0.1 -p 8388 -b "$IP_P" -l "$port" \
+    -k "$SS_PASSWORD" -m "$SS_METHOD" -u
+  wait_port in_p "$IP_P" "$port"
+  wait_port in_p "$IP_P" "$port" udp
+}
+
+stop_shadowsocks() {  # both halves, killed outright
+  local p
+  for p in $(ip netns pids "$NS_P" 2>/dev/null); do
+    case $(cat "/proc/$p/comm" 2>/dev/null) in ss-local|ss-server) kill -9 "$p" 2>/dev/null || true ;; esac
+  done
+  for _ in $(seq 1 100); do
+    in_p ss -Hltn "sport = :8388" | grep -c . >/dev/null || return 0
+    sleep 0.05
+  done
+}
+
+# A proxy far away: start_slow_forwarder PORT TO_PORT DELAY_MS holds each new
+# connection to $IP_P:PORT for DELAY_MS, then relays it to $IP_P:TO_PORT
+# (dante, say). UDP ASSOCIATE takes that much longer to open.
+start_slow_forwarder() {
+  bg "$E2E_DIR/slow-$1.log" in_p python3 "$HERE/slow_tcp.py" --listen "$IP_P:$1" --to "$IP_P:$2" --delay-ms "$3"
+  wait_port in_p "$IP_P" "$1"
+}
+
 # Lines of dante's log that record a CONNECT / UDP association.
 dante_connects() { grep -c 'tcp/connect \[:' "${1:-$E2E_DIR/danted-1080.log}" 2>/dev/null || true; }
 dante_udp() { grep -c 'udp/udpassociate \[:' "${1:-$E2E_DIR/danted-1080.log}" 2>/dev/null || true; }
@@ -174,8 +217,94 @@ dante_udp() { grep -c 'udp/udpassociate \[:' "${1:-$E2E_DIR/danted-1080.log}" 2>
 far_direct_from_client() { grep -c "^tcp $IP_C " "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
 far_v6_peers() { grep -c "^tcp fd77:" "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
 far_from_proxy() { grep -c "^tcp $IP_P " "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
+# The same for UDP: one line per datagram, "udp IP PORT DSTPORT LEN".
+far_udp_direct_from_client() { grep -c "^udp $IP_C " "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
+far_udp_from_proxy() { grep -c "^udp $IP_P " "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
+far_udp_v6_peers() { grep -c "^udp fd77:" "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
+# Marks in the far server's log: far_mark prints its length; far_since MARK
+# prints what came after it.
+far_mark() { _lines "$E2E_DIR/far-peers.log"; }
+far_since() { tail -n +"$(($1 + 1))" "$E2E_DIR/far-peers.log" 2>/dev/null || true; }
+# far_udp_since MARK SRCIP [DSTPORT]: datagrams after MARK from SRCIP (to DSTPORT).
+far_udp_since() {
+  far_since "$1" | awk -v ip="$2" -v port="${3:-}" '$1 == "udp" && $2 == ip && (port == "" || $4 == port)'
+}
+# far_proxy_udp_ports MARK [DSTPORT]: the distinct proxy source ports of those
+# datagrams, one per line (one UDP association = one relay port).
+far_proxy_udp_ports() { far_udp_since "$1" "$IP_P" "${2:-}" | awk '{print $3}' | sort -un; }
+# dns_queries_from IP [NAME]: queries dnsmasq got from IP (for NAME).
+dns_queries_from() {
+  grep -c "query\[[A-Z]*\] ${2:-.*} from $1\$" "$E2E_DIR/dnsmasq.log" 2>/dev/null || true
+}
+_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 
-write_config() {  # write_config FILE [extra toml lines]
+# direct_run CMD...: a non-target command run in the client namespace; the
+# direct peers the far host sees while it runs are expected (and only
+# those). Returns CMD's exit code.
+direct_run() {
+  local f0 d0 rc=0
+  f0=$(_lines "$E2E_DIR/far-peers.log"); d0=$(_lines "$E2E_DIR/dnsmasq.log")
+  in_c "$@" || rc=$?
+  sleep 0.1  # dnsmasq may log a query just after answering it
+  echo "$f0 $(_lines "$E2E_DIR/far-peers.log") $d0 $(_lines "$E2E_DIR/dnsmasq.log")" >>"$E2E_DIR/direct-ranges"
+  return $rc
+}
+
+# Every line in the far server's log and dnsmasq's query log that came
+# from the client host (198.18.0.1 or fd77::1) and was not made while a
+# direct_run command ran: a target's traffic that bypassed the proxy.
+# Only lines past LEAK_FAR_FROM / LEAK_DNS_FROM (line counts, default 0:
+# the whole run) are looked at.
+target_leaks() {
+  python3 - "$E2E_DIR/far-peers.log" "$E2E_DIR/dnsmasq.log" "$E2E_DIR/direct-ranges" "$IP_C" "$IP6_C" \
+    "${LEAK_FAR_FROM:-0}" "${LEAK_DNS_FROM:-0}" <<'PY'
+import os, sys
+far, dns, ranges, ip4, ip6 = sys.argv[1:6]
+far_from, dns_from = int(sys.argv[6]), int(sys.argv[7])
+clients = {ip4, ip6, "::ffff:" + ip4}
+allowed_far, allowed_dns = [], []
+if os.path.exists(ranges):
+    for line in open(ranges):
+        f0, f1, d0, d1 = map(int, line.split())
+        allowed_far.append((f0, f1))
+        allowed_dns.append((d0, d1))
+def allowed(n, spans):
+    return any(a < n <= b for a, b in spans)
+if os.path.exists(far):
+    for n, line in enumerate(open(far), 1):
+        f = line.split()
+        if n > far_from and len(f) >= 2 and f[0] in ("tcp", "udp") and f[1] in clients and not allowed(n, allowed_far):
+            print(f"far server, line {n}: {line.strip()}")
+if os.path.exists(dns):
+    for n, line in enumerate(open(dns), 1):
+        f = line.split()
+        if (n > dns_from and len(f) >= 2 and f[-2] == "from" and f[-1] in clients and "query[" in line
+                and not allowed(n, allowed_dns)):
+            print(f"dnsmasq, line {n}: {line.strip()}")
+PY
+}
+
+# leak_mark: from now on, assert_no_target_leak looks only at what follows.
+leak_mark() {
+  LEAK_FAR_FROM=$(_lines "$E2E_DIR/far-peers.log")
+  LEAK_DNS_FROM=$(_lines "$E2E_DIR/dnsmasq.log")
+}
+
+# Every test ends with this: no target traffic reached the far host directly.
+assert_no_target_leak() {
+  local leaks n
+  leaks=$(target_leaks)
+  if [ -n "$leaks" ]; then
+    n=$(wc -l <<<"$leaks")
+    fail "$n direct peer(s) from a target at the far host (a leak):
+$(head -20 <<<"$leaks")"
+  fi
+  note "far host: no direct peer from a target"
+}
+
+# The executables the config names as targets (TOML strings, comma-separated).
+DEFAULT_TARGETS='"droverclient", "drovercurl"'
+write_config() {  # write_config FILE [extra toml lines]; TARGETS overrides the target list
   local f=$1; shift
   cat >"$f" <<CONF
 version = 1
@@ -185,7 +314,7 @@ port = ${PROXY_PORT:-1080}
 udp_check = "${UDP_CHECK:-$IP_F:53}"
 ${PROXY_EXTRA:-}
 [targets]
-processes = ["droverclient", "drovercurl"]
+processes = [${TARGETS:-$DEFAULT_TARGETS}]
 [ui]
 log_level = "${DROVER_LOG_LEVEL:-info}"
 ${ENGINE_EXTRA:-}
@@ -198,6 +327,20 @@ install_clients() {
   cp "$TESTCLIENT" "$E2E_DIR/plainclient"
   cp "$(command -v curl)" "$E2E_DIR/drovercurl"
   cp "$(command -v curl)" "$E2E_DIR/plaincurl"
+}
+
+# Real programs under a target name and a non-target name: the python
+# interpreter (droverpy / plainpy, runs udp_client.py), socat and dig.
+# Add TOOL_TARGETS to TARGETS for the first names to be targets.
+TOOL_TARGETS='"droverpy", "droversocat", "droverdig"'
+install_tools() {
+  local py
+  py=$(readlink -f /usr/bin/python3 2>/dev/null || true)
+  [ -x "$py" ] || py=$(python3 -c 'import sys; print(sys.executable)')
+  cp "$py" "$E2E_DIR/droverpy"; cp "$py" "$E2E_DIR/plainpy"
+  cp "$(command -v socat)" "$E2E_DIR/droversocat"; cp "$(command -v socat)" "$E2E_DIR/plainsocat"
+  cp "$(command -v dig)" "$E2E_DIR/droverdig"; cp "$(command -v dig)" "$E2E_DIR/plaindig"
+  UDP_CLIENT=$HERE/udp_client.py
 }
 
 start_engine() {  # start_engine CONFIG; ENGINE_PREFIX: a command to run it under (prlimit ...)
@@ -214,7 +357,7 @@ start_engine() {  # start_engine CONFIG; ENGINE_PREFIX: a command to run it unde
 engine_pid() {
   local p
   for p in $(pgrep -x drover); do
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "--config $E2E_DIR/" && echo "$p"
+    { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -q -- "--config $E2E_DIR/" && echo "$p"
   done
   return 0
 }

@@ -83,21 +83,98 @@ int http(const char* ip, int port, const std::string& path) {
   return ok ? 0 : 1;
 }
 
-int udp(const char* ip, int port, int count, int flows) {
+// An IPv4 or IPv6 literal and a port.
+struct endpoint {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family() const { return ss.ss_family; }
+  const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&ss); }
+};
+
+bool parse_endpoint(const char* ip, int port, endpoint& e) {
+  e = endpoint{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&e.ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&e.ss);
+  if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    e.len = sizeof *v4;
+    return true;
+  }
+  if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    e.len = sizeof *v6;
+    return true;
+  }
+  return false;
+}
+
+bool same_endpoint(const sockaddr_storage& a, const endpoint& b) {
+  if (a.ss_family != b.family()) return false;
+  if (a.ss_family == AF_INET) {
+    auto& x = reinterpret_cast<const sockaddr_in&>(a);
+    auto& y = reinterpret_cast<const sockaddr_in&>(b.ss);
+    return x.sin_port == y.sin_port && x.sin_addr.s_addr == y.sin_addr.s_addr;
+  }
+  auto& x = reinterpret_cast<const sockaddr_in6&>(a);
+  auto& y = reinterpret_cast<const sockaddr_in6&>(b.ss);
+  return x.sin6_port == y.sin6_port && std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof x.sin6_addr) == 0;
+}
+
+int local_port(int fd) {
+  sockaddr_storage ss{};
+  socklen_t l = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &l) < 0) return 0;
+  return ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(ss).sin6_port
+                                        : reinterpret_cast<sockaddr_in&>(ss).sin_port);
+}
+
+// A UDP socket for the endpoint's family; connected to it unless `connected`
+// is false. Big buffers (SO_*BUFFORCE as root) so a burst is not lost here.
+int udp_socket(const endpoint& e, bool connected) {
+  int fd = ::socket(e.family(), SOCK_DGRAM, 0);
+  if (fd < 0) return -1;
+  int big = 8 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  if (connected && ::connect(fd, e.sa(), e.len) < 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void set_rcvtimeo(int fd, int ms) {
+  timeval tv{ms / 1000, (ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+// A datagram's payload: its index and size up front, then the pattern.
+void fill(std::vector<uint8_t>& b, size_t len, uint32_t tag) {
+  b.resize(len);
+  for (size_t j = 0; j < len; ++j) b[j] = pattern(tag * 31u + j);
+  if (len >= 8) {
+    uint32_t t = htonl(tag), l = htonl(static_cast<uint32_t>(len));
+    std::memcpy(b.data(), &t, 4);
+    std::memcpy(b.data() + 4, &l, 4);
+  }
+}
+
+int udp(const char* ip, int port, int count, int flows, int maxsize) {
   int lost = 0, corrupt = 0, received = 0;
+  endpoint e;
+  if (!parse_endpoint(ip, port, e)) return std::printf("fail address\n"), 2;
   for (int f = 0; f < flows; ++f) {
-    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    timeval tv{2, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, ip, &sa.sin_addr);
     // Connected: the kernel only delivers replies from exactly this address.
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return std::printf("fail connect\n"), 1;
-    std::vector<uint8_t> out(1400), in(2048);
+    int fd = udp_socket(e, true);
+    if (fd < 0) return std::printf("fail connect\n"), 1;
+    set_rcvtimeo(fd, 2000);
+    std::vector<uint8_t> out(static_cast<size_t>(maxsize)), in(65536);
     for (int i = 0; i < count; ++i) {
-      size_t len = static_cast<size_t>(i % 1400) + 1;
+      size_t len = static_cast<size_t>(i % maxsize) + 1;
       for (size_t j = 0; j < len; ++j) out[j] = pattern(static_cast<size_t>(i) * 31 + j);
       ::send(fd, out.data(), len, 0);
       ssize_t n = ::recv(fd, in.data(), in.size(), 0);
@@ -114,6 +191,261 @@ int udp(const char* ip, int port, int count, int flows) {
   std::printf("%s sent=%d received=%d lost=%d corrupt=%d\n", ok ? "ok" : "fail", count * flows, received, lost,
               corrupt);
   return ok ? 0 : 1;
+}
+
+using clk = std::chrono::steady_clock;
+
+int ms_left(clk::time_point deadline) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clk::now()).count();
+  return ms > 0 ? static_cast<int>(ms) : 0;
+}
+
+uint32_t tag_of(const uint8_t* p, ssize_t n) {
+  if (n < 8) return 0xffffffffu;
+  uint32_t t;
+  std::memcpy(&t, p, 4);
+  return ntohl(t);
+}
+
+// One unconnected socket, sendto() to two destinations each round (as
+// WebRTC does: one socket, a STUN server and a media server). Every reply
+// must come from the very address its datagram was sent to.
+int udpmulti(const char* ip, int port1, int port2, int rounds, int size) {
+  endpoint dst[2];
+  if (!parse_endpoint(ip, port1, dst[0]) || !parse_endpoint(ip, port2, dst[1])) return std::printf("fail address\n"), 2;
+  int fd = udp_socket(dst[0], false);
+  if (fd < 0) return std::printf("fail socket\n"), 1;
+  size_t len = static_cast<size_t>(std::max(size, 8));
+  int sent = 0, received = 0, lost = 0, wrong_source = 0, corrupt = 0, from[2] = {0, 0};
+  std::vector<uint8_t> out[2], in(65536);
+  for (int r = 0; r < rounds; ++r) {
+    for (int k = 0; k < 2; ++k) {
+      fill(out[k], len, static_cast<uint32_t>(r * 2 + k));
+      if (::sendto(fd, out[k].data(), len, 0, dst[k].sa(), dst[k].len) == static_cast<ssize_t>(len)) ++sent;
+    }
+    bool got[2] = {false, false};
+    auto deadline = clk::now() + std::chrono::seconds(2);
+    while (!(got[0] && got[1])) {
+      int left = ms_left(deadline);
+      if (left == 0) break;
+      set_rcvtimeo(fd, left);
+      sockaddr_storage src{};
+      socklen_t sl = sizeof src;
+      ssize_t n = ::recvfrom(fd, in.data(), in.size(), 0, reinterpret_cast<sockaddr*>(&src), &sl);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        continue;
+      }
+      uint32_t tag = tag_of(in.data(), n);
+      if (tag != static_cast<uint32_t>(r * 2) && tag != static_cast<uint32_t>(r * 2 + 1)) continue;  // late
+      int k = static_cast<int>(tag - static_cast<uint32_t>(r * 2));
+      if (!same_endpoint(src, dst[k])) {
+        ++wrong_source;
+        continue;
+      }
+      if (static_cast<size_t>(n) != len || std::memcmp(in.data(), out[k].data(), len) != 0) {
+        ++corrupt;
+        continue;
+      }
+      if (!got[k]) ++received, ++from[k];
+      got[k] = true;
+    }
+    lost += !got[0] + !got[1];
+  }
+  bool ok = sent == rounds * 2 && received == sent && wrong_source == 0 && corrupt == 0;
+  std::printf("%s sent=%d received=%d from_%d=%d from_%d=%d lost=%d wrong_source=%d corrupt=%d local_port=%d\n",
+              ok ? "ok" : "fail", sent, received, port1, from[0], port2, from[1], lost, wrong_source, corrupt,
+              local_port(fd));
+  ::close(fd);
+  return ok ? 0 : 1;
+}
+
+// Sends one datagram of `len` and waits up to `ms` for its echo (by tag).
+// Returns 1 echoed, 0 no answer, -1 refused (ICMP on a connected socket).
+int udp_roundtrip(int fd, const endpoint& dst, bool connected, std::vector<uint8_t>& out, size_t len, uint32_t tag,
+                  int ms, int* corrupt, int* wrong_source) {
+  fill(out, len, tag);
+  ssize_t w = connected ? ::send(fd, out.data(), len, 0) : ::sendto(fd, out.data(), len, 0, dst.sa(), dst.len);
+  if (w < 0) return errno == ECONNREFUSED ? -1 : 0;
+  std::vector<uint8_t> in(65536);
+  auto deadline = clk::now() + std::chrono::milliseconds(ms);
+  while (true) {
+    int left = ms_left(deadline);
+    if (left == 0) return 0;
+    set_rcvtimeo(fd, left);
+    sockaddr_storage src{};
+    socklen_t sl = sizeof src;
+    ssize_t n = ::recvfrom(fd, in.data(), in.size(), 0, reinterpret_cast<sockaddr*>(&src), &sl);
+    if (n < 0) {
+      if (errno == ECONNREFUSED) return -1;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+      continue;
+    }
+    if (tag_of(in.data(), n) != tag) continue;  // a late echo of an earlier one
+    if (!connected && !same_endpoint(src, dst)) {
+      ++*wrong_source;
+      continue;
+    }
+    if (static_cast<size_t>(n) != len || std::memcmp(in.data(), out.data(), len) != 0) {
+      ++*corrupt;
+      continue;
+    }
+    return 1;
+  }
+}
+
+// A flow whose first datagram is `first` bytes (QUIC's Initial is >= 1,200),
+// then count-1 datagrams of `size`, each echoed in turn. "refused" counts
+// ICMP port unreachable seen on the connected socket.
+int udpfirst(const char* ip, int port, int first, int count, int size, bool connected) {
+  endpoint dst;
+  if (!parse_endpoint(ip, port, dst)) return std::printf("fail address\n"), 2;
+  int fd = udp_socket(dst, connected);
+  if (fd < 0) return std::printf("fail socket\n"), 1;
+  int received = 0, lost = 0, refused = 0, corrupt = 0, wrong_source = 0;
+  std::vector<uint8_t> out;
+  for (int i = 0; i < count; ++i) {
+    size_t len = static_cast<size_t>(std::max(i == 0 ? first : size, 8));
+    int r = udp_roundtrip(fd, dst, connected, out, len, static_cast<uint32_t>(i), 2000, &corrupt, &wrong_source);
+    received += r == 1;
+    lost += r == 0;
+    refused += r == -1;
+  }
+  bool ok = received == count && corrupt == 0 && wrong_source == 0;
+  std::printf("%s sent=%d received=%d lost=%d refused=%d corrupt=%d wrong_source=%d first=%d local_port=%d\n",
+              ok ? "ok" : "fail", count, received, lost, refused, corrupt, wrong_source, first, local_port(fd));
+  ::close(fd);
+  return ok ? 0 : 1;
+}
+
+// `n` datagrams sent back to back as a flow's very first packets (a call
+// starting, a game joining), then every echo collected.
+int udpburst(const char* ip, int port, int n, int size) {
+  endpoint dst;
+  if (!parse_endpoint(ip, port, dst)) return std::printf("fail address\n"), 2;
+  int fd = udp_socket(dst, true);
+  if (fd < 0) return std::printf("fail socket\n"), 1;
+  size_t len = static_cast<size_t>(std::max(size, 8));
+  std::vector<std::vector<uint8_t>> out(static_cast<size_t>(n));
+  int sent = 0;
+  for (int i = 0; i < n; ++i) {
+    fill(out[static_cast<size_t>(i)], len, static_cast<uint32_t>(i));
+    sent += ::send(fd, out[static_cast<size_t>(i)].data(), len, 0) == static_cast<ssize_t>(len);
+  }
+  std::vector<bool> seen(static_cast<size_t>(n));
+  int received = 0, dup = 0, corrupt = 0;
+  std::vector<uint8_t> in(65536);
+  auto deadline = clk::now() + std::chrono::seconds(5);
+  while (received < n) {
+    int left = std::min(ms_left(deadline), 2000);  // and 2 s of silence ends it
+    if (left == 0) break;
+    set_rcvtimeo(fd, left);
+    ssize_t r = ::recv(fd, in.data(), in.size(), 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    uint32_t tag = tag_of(in.data(), r);
+    if (tag >= static_cast<uint32_t>(n) || static_cast<size_t>(r) != len ||
+        std::memcmp(in.data(), out[tag].data(), len) != 0) {
+      ++corrupt;
+      continue;
+    }
+    if (seen[tag]) {
+      ++dup;
+      continue;
+    }
+    seen[tag] = true;
+    ++received;
+  }
+  bool ok = sent == n && received == n && corrupt == 0;
+  std::printf("%s sent=%d received=%d duplicates=%d corrupt=%d size=%zu local_port=%d\n", ok ? "ok" : "fail", sent,
+              received, dup, corrupt, len, local_port(fd));
+  ::close(fd);
+  return ok ? 0 : 1;
+}
+
+// A flow with one oversized datagram (`big` bytes: fits in UDP, not once a
+// SOCKS5 UDP header is added) between `before` and `after` normal ones of
+// `size` bytes (default 64: the flow's first packet stays short).
+// The normal ones must all be echoed; whether the big one is is reported.
+int udpbig(const char* ip, int port, int before, int after, int big, int size, bool connected) {
+  endpoint dst;
+  if (!parse_endpoint(ip, port, dst)) return std::printf("fail address\n"), 2;
+  int fd = udp_socket(dst, connected);
+  if (fd < 0) return std::printf("fail socket\n"), 1;
+  int got_before = 0, got_after = 0, corrupt = 0, wrong_source = 0;
+  std::vector<uint8_t> out;
+  uint32_t tag = 0;
+  for (int i = 0; i < before; ++i)
+    got_before +=
+        udp_roundtrip(fd, dst, connected, out, static_cast<size_t>(size), tag++, 2000, &corrupt, &wrong_source) == 1;
+  fill(out, static_cast<size_t>(big), 1000000);
+  ssize_t w =
+      connected ? ::send(fd, out.data(), out.size(), 0) : ::sendto(fd, out.data(), out.size(), 0, dst.sa(), dst.len);
+  int big_sent = w == static_cast<ssize_t>(big);
+  int send_errno = w < 0 ? errno : 0;
+  int big_echoed = 0;
+  {
+    std::vector<uint8_t> in(65536);
+    auto deadline = clk::now() + std::chrono::milliseconds(500);
+    while (int left = ms_left(deadline)) {
+      set_rcvtimeo(fd, left);
+      ssize_t n = ::recv(fd, in.data(), in.size(), 0);
+      if (n < 0 && errno != EINTR) break;
+      if (n == big && tag_of(in.data(), n) == 1000000 && std::memcmp(in.data(), out.data(), out.size()) == 0) {
+        big_echoed = 1;
+        break;
+      }
+    }
+  }
+  for (int i = 0; i < after; ++i)
+    got_after +=
+        udp_roundtrip(fd, dst, connected, out, static_cast<size_t>(size), tag++, 2000, &corrupt, &wrong_source) == 1;
+  bool ok = got_before == before && got_after == after && corrupt == 0 && wrong_source == 0;
+  std::printf(
+      "%s before=%d/%d after=%d/%d big=%d big_sent=%d%s%s big_echoed=%d corrupt=%d wrong_source=%d "
+      "local_port=%d\n",
+      ok ? "ok" : "fail", got_before, before, got_after, after, big, big_sent, send_errno ? " send_error=" : "",
+      send_errno ? std::strerror(send_errno) : "", big_echoed, corrupt, wrong_source, local_port(fd));
+  ::close(fd);
+  return ok ? 0 : 1;
+}
+
+// One TCP connection: connect, send a line, read. Prints what happened
+// (refused / reset / eof / data / timeout) and how long it took; exit 0.
+int tcpprobe(const char* ip, int port, int wait_ms) {
+  auto t0 = clk::now();
+  auto ms = [&] {
+    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(clk::now() - t0).count());
+  };
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{wait_ms / 1000, (wait_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ip, &sa.sin_addr);
+  const char* what;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+    what = errno == ECONNREFUSED ? "refused" : errno == EINPROGRESS || errno == EAGAIN ? "timeout" : "connect_error";
+  } else {
+    const char msg[] = "hello\n";
+    ssize_t w = ::send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL);
+    char buf[256];
+    ssize_t n = w < 0 ? -1 : ::read(fd, buf, sizeof buf);
+    int e = errno;
+    what = n > 0                             ? "data"
+           : n == 0                          ? "eof"
+           : e == ECONNRESET || e == EPIPE   ? "reset"
+           : e == ECONNREFUSED               ? "refused"
+           : e == EAGAIN || e == EWOULDBLOCK ? "timeout"
+                                             : "error";
+  }
+  std::printf("%s ms=%ld errno=%s\n", what, ms(), std::strerror(errno));
+  ::close(fd);
+  return 0;
 }
 
 bool echo_once(const char* ip, int port, int i) {
@@ -176,8 +508,6 @@ int tcpconc(const char* ip, int port, int n) {
   std::printf("%s connections=%d failed=%d ms=%.1f\n", failed ? "fail" : "ok", n, failed.load(), ms);
   return failed ? 1 : 0;
 }
-
-using clk = std::chrono::steady_clock;
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -255,11 +585,13 @@ int udprtt(const char* ip, int port, int flows, int rate, int secs) {
 
 // Sends `total` bytes of the pattern while reading them back from an echo
 // server, then half-closes and reads to the end: both directions bulk at
-// once (the relay splices them), every byte verified.
-int bulkecho(const char* ip, int port, size_t total) {
+// once (the relay splices them), every byte verified. half_close false:
+// no shutdown, read back `total` bytes, close (for proxies that end the
+// whole connection on a half-close, as shadowsocks-libev does).
+int bulkecho(const char* ip, int port, size_t total, bool half_close) {
   int fd = connect_tcp(ip, port);
   if (fd < 0) return std::printf("fail connect: %s\n", std::strerror(errno)), 1;
-  std::thread writer([fd, total] {
+  std::thread writer([fd, total, half_close] {
     std::vector<uint8_t> out(1 << 16);
     for (size_t sent = 0; sent < total;) {
       size_t n = std::min(out.size(), total - sent);
@@ -267,16 +599,17 @@ int bulkecho(const char* ip, int port, size_t total) {
       if (!write_all(fd, out.data(), n)) return;
       sent += n;
     }
-    ::shutdown(fd, SHUT_WR);
+    if (half_close) ::shutdown(fd, SHUT_WR);
   });
   std::vector<uint8_t> in(1 << 16);
   size_t got = 0, corrupt = 0;
-  while (true) {
+  while (half_close || got < total) {
     ssize_t r = ::read(fd, in.data(), in.size());
     if (r <= 0) break;
     for (ssize_t j = 0; j < r; ++j) corrupt += in[static_cast<size_t>(j)] != pattern(got + static_cast<size_t>(j));
     got += static_cast<size_t>(r);
   }
+  if (!half_close) ::shutdown(fd, SHUT_RDWR);  // a writer stuck on a dead peer returns
   writer.join();
   ::close(fd);
   bool ok = got == total && corrupt == 0;
@@ -397,11 +730,15 @@ int main(int argc, char** argv) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
   }
   if (argc < 3 || (argc < 4 && std::string(argv[1]) != "echoserver")) {
-    std::fprintf(stderr,
-                 "usage: %s http IP PORT PATH | udp IP PORT COUNT [FLOWS] | tcpseq IP PORT N | tcpconc IP PORT N |\n"
-                 "  tcplat IP PORT N | udprtt IP PORT FLOWS RATE SECS | udprate IP PORT PPS SECS [SIZE] |\n"
-                 "  bulkecho IP PORT BYTES | hold IP PORT N SECS | echoserver PORT | fork MODE ...\n",
-                 argv[0]);
+    std::fprintf(
+        stderr,
+        "usage: %s http IP PORT PATH | udp IP PORT COUNT [FLOWS [MAXSIZE]] | tcpseq IP PORT N | tcpconc IP PORT N |\n"
+        "  udpmulti IP PORT1 PORT2 ROUNDS [SIZE] | udpfirst IP PORT FIRST COUNT [SIZE [unconnected]] |\n"
+        "  udpburst IP PORT N SIZE | udpbig IP PORT BEFORE AFTER BIG [SIZE [unconnected]] | tcpprobe IP PORT [WAIT_MS] "
+        "|\n"
+        "  tcplat IP PORT N | udprtt IP PORT FLOWS RATE SECS | udprate IP PORT PPS SECS [SIZE] |\n"
+        "  bulkecho IP PORT BYTES [nohalfclose] | hold IP PORT N SECS | echoserver PORT | fork MODE ...\n",
+        argv[0]);
     return 2;
   }
   std::string mode = argv[1];
@@ -409,13 +746,27 @@ int main(int argc, char** argv) {
   const char* ip = argv[2];
   int port = std::atoi(argv[3]);
   if (mode == "http" && argc >= 5) return http(ip, port, argv[4]);
-  if (mode == "udp" && argc >= 5) return udp(ip, port, std::atoi(argv[4]), argc >= 6 ? std::atoi(argv[5]) : 1);
+  if (mode == "udp" && argc >= 5)
+    return udp(ip, port, std::atoi(argv[4]), argc >= 6 ? std::atoi(argv[5]) : 1, argc >= 7 ? std::atoi(argv[6]) : 1400);
+  auto unconnected = [&](int i) { return argc > i && std::string(argv[i]) == "unconnected"; };
+  if (mode == "udpmulti" && argc >= 6)
+    return udpmulti(ip, port, std::atoi(argv[4]), std::atoi(argv[5]), argc >= 7 ? std::atoi(argv[6]) : 200);
+  if (mode == "udpfirst" && argc >= 6)
+    return udpfirst(ip, port, std::atoi(argv[4]), std::atoi(argv[5]), argc >= 7 ? std::atoi(argv[6]) : 200,
+                    !unconnected(7));
+  if (mode == "udpburst" && argc >= 6) return udpburst(ip, port, std::atoi(argv[4]), std::atoi(argv[5]));
+  if (mode == "udpbig" && argc >= 7)
+    return udpbig(ip, port, std::atoi(argv[4]), std::atoi(argv[5]), std::atoi(argv[6]),
+                  argc >= 8 ? std::max(8, std::atoi(argv[7])) : 64, !unconnected(8));
+  if (mode == "tcpprobe") return tcpprobe(ip, port, argc >= 5 ? std::atoi(argv[4]) : 12000);
   if (mode == "tcpseq" && argc >= 5) return tcpseq(ip, port, std::atoi(argv[4]));
   if (mode == "tcpconc" && argc >= 5) return tcpconc(ip, port, std::atoi(argv[4]));
   if (mode == "tcplat" && argc >= 5) return tcplat(ip, port, std::atoi(argv[4]));
   if (mode == "udprtt" && argc >= 7)
     return udprtt(ip, port, std::atoi(argv[4]), std::atoi(argv[5]), std::atoi(argv[6]));
-  if (mode == "bulkecho" && argc >= 5) return bulkecho(ip, port, std::strtoull(argv[4], nullptr, 10));
+  if (mode == "bulkecho" && argc >= 5)
+    return bulkecho(ip, port, std::strtoull(argv[4], nullptr, 10),
+                    !(argc >= 6 && std::string(argv[5]) == "nohalfclose"));
   if (mode == "udprate" && argc >= 6)
     return udprate(ip, port, std::atoi(argv[4]), std::atoi(argv[5]), argc >= 7 ? std::atoi(argv[6]) : 200);
   if (mode == "hold" && argc >= 6) return hold(ip, port, std::atoi(argv[4]), std::atoi(argv[5]));

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""UDP clients written the way real applications write them, run by the
+tests under a target name (a copy of the python interpreter called
+"droverpy") or not ("plainpy").
+
+  sendto  IP PORT1 PORT2 ROUNDS   one unconnected socket, sendto() to both
+  asyncio IP PORT1 PORT2 ROUNDS   asyncio's datagram endpoint, no remote_addr
+  first   IP PORT SIZE COUNT      asyncio, connected (remote_addr), first
+                                  datagram SIZE bytes (QUIC sends >= 1,200)
+
+Every reply must come back from the address its datagram was sent to, with
+the same bytes. Prints "ok ..." (exit 0) or "fail ..." (exit 1).
+"""
+import asyncio
+import socket
+import struct
+import sys
+
+
+def payload(tag, size):
+    body = bytes(((tag * 31 + j) * 7 + 13) & 0xFF for j in range(max(size, 8)))
+    return struct.pack("!II", tag, len(body)) + body[8:]
+
+
+def report(ok, **kw):
+    print(("ok" if ok else "fail") + "".join(f" {k}={v}" for k, v in kw.items()), flush=True)
+    return 0 if ok else 1
+
+
+def plain_sendto(ip, ports, rounds):
+    s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    sent = received = wrong = corrupt = 0
+    for r in range(rounds):
+        want = {}
+        for k, port in enumerate(ports):
+            data = payload(r * 2 + k, 200)
+            s.sendto(data, (ip, port))
+            want[r * 2 + k] = ((ip, port), data)
+            sent += 1
+        while want:
+            try:
+                data, src = s.recvfrom(65536)
+            except socket.timeout:
+                break
+            tag = struct.unpack("!I", data[:4])[0] if len(data) >= 8 else -1
+            if tag not in want:
+                continue
+            if src[:2] != want[tag][0]:
+                wrong += 1
+                continue
+            if data != want[tag][1]:
+                corrupt += 1
+                continue
+            del want[tag]
+            received += 1
+    return report(received == sent and not wrong and not corrupt, sent=sent, received=received, wrong_source=wrong,
+                  corrupt=corrupt, local_port=s.getsockname()[1])
+
+
+class Collector(asyncio.DatagramProtocol):
+    def __init__(self):
+        self.queue = asyncio.Queue()
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        self.queue.put_nowait((data, addr))
+
+    def error_received(self, exc):
+        self.queue.put_nowait((None, exc))
+
+
+async def async_exchange(ip, dests, rounds, first_size, connected):
+    loop = asyncio.get_running_loop()
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    if connected:
+        transport, proto = await loop.create_datagram_endpoint(Collector, remote_addr=dests[0], family=family)
+    else:
+        local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
+        transport, proto = await loop.create_datagram_endpoint(Collector, local_addr=local, family=family)
+    sent = received = wrong = corrupt = refused = 0
+    tag = 0
+    for r in range(rounds):
+        want = {}
+        for dest in dests:
+            data = payload(tag, first_size if tag == 0 else 200)
+            if connected:
+                transport.sendto(data)
+            else:
+                transport.sendto(data, dest)
+            want[tag] = (dest, data)
+            tag += 1
+            sent += 1
+        deadline = loop.time() + 2
+        while want:
+            try:
+                data, src = await asyncio.wait_for(proto.queue.get(), max(0.01, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                break
+            if data is None:
+                refused += isinstance(src, ConnectionRefusedError)
+                continue
+            t = struct.unpack("!I", data[:4])[0] if len(data) >= 8 else -1
+            if t not in want:
+                continue
+            if src[:2] != want[t][0]:
+                wrong += 1
+                continue
+            if data != want[t][1]:
+                corrupt += 1
+                continue
+            del want[t]
+            received += 1
+    port = transport.get_extra_info("sockname")[1]
+    transport.close()
+    return report(received == sent and not wrong and not corrupt, sent=sent, received=received, wrong_source=wrong,
+                  corrupt=corrupt, refused=refused, first=first_size, local_port=port)
+
+
+def main(argv):
+    if len(argv) < 5:
+        print(__doc__, file=sys.stderr)
+        return 2
+    mode, ip = argv[1], argv[2]
+    if mode == "sendto":
+        return plain_sendto(ip, [int(argv[3]), int(argv[4])], int(argv[5]) if len(argv) > 5 else 5)
+    if mode == "asyncio":
+        dests = [(ip, int(argv[3])), (ip, int(argv[4]))]
+        return asyncio.run(async_exchange(ip, dests, int(argv[5]) if len(argv) > 5 else 5, 200, False))
+    if mode == "first":
+        count = int(argv[5]) if len(argv) > 5 else 5
+        return asyncio.run(async_exchange(ip, [(ip, int(argv[3]))], count, int(argv[4]), True))
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
