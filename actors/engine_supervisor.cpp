@@ -319,8 +319,7 @@ void reload_config(self_ptr self) {
   apply_engine_settings(self, *r.cfg);
   if (needs_restart(old, *r.cfg) && st.m.current != fsm::state::idle) {
     spdlog::info("config: [proxy] or [skip] changed, restarting the engine");
-    apply(self, fsm::event::stop, "config changed");
-    apply(self, fsm::event::start);
+    apply(self, fsm::event::restart, "config changed");
   } else {
     spdlog::info("config: reloaded");
     publish(self);
@@ -352,8 +351,7 @@ void on_probe(self_ptr self, const probe_result& r) {
     // were built for the old address.
     spdlog::info("proxy {} has a new address, restarting onto it", st.shared->get_config().proxy.host);
     use_upstream(self, addrs);
-    apply(self, fsm::event::stop, "proxy address changed");
-    return apply(self, fsm::event::start);
+    return apply(self, fsm::event::restart, "proxy address changed");
   }
   use_upstream(self, addrs);
   use_pipelining(self, r.pipelining);

@@ -18,8 +18,13 @@ rules_keeper_actor::behavior_type rules_keeper(rules_keeper_actor::pointer self,
   self->attach_functor([st] { st->rules.reset(); });
   return {
       [env, st](install_atom, const rules_plan_ptr& plan) -> caf::result<bool> {
-        // Old rules go first: their destructor removes Drover's chains.
-        st->rules.reset();
+        // Rules in place already (a restart, a reopen): swapped in place, so
+        // there is no moment without them.
+        if (st->rules) {
+          if (auto u = st->rules->update(plan->inputs, plan->params); !u)
+            return caf::make_error(caf::sec::runtime_error, u.err().message);
+          return true;
+        }
         auto r = env->install_rules(plan->inputs, plan->params);
         if (!r) return caf::make_error(caf::sec::runtime_error, r.err().message);
         st->rules = std::move(*r);

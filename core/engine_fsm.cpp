@@ -22,7 +22,7 @@ const char* to_string(event e) {
   static const char* names[] = {"start",         "checks_ok",       "checks_failed", "checks_ok_no_udp",
                                 "proxy_unreachable", "proxy_healthy", "backoff_tick", "driver_lost",
                                 "driver_reopened",   "driver_gone",   "exception",    "sleep",
-                                "resume",            "stop",          "retry"};
+                                "resume",            "stop",          "retry",        "restart"};
   return names[static_cast<int>(e)];
 }
 
@@ -128,6 +128,14 @@ outcome transition(const machine& m, event e, clock::time_point now, const std::
     b.out.next.attempt = 0;
     b.out.next.reconnect_since.reset();
     return b.go(state::idle, "stopped").act({action::close_flows, action::close_divert, action::remove_rules}).done();
+  }
+  if (e == event::restart) {
+    if (s == state::idle) return unchanged();
+    // Flows and capture go, the rules stay: they are swapped in place when
+    // the new ones are ready, so targets are refused, never direct, meanwhile.
+    auto o = to_starting(m, false);
+    o.actions.insert(o.actions.begin(), {action::close_flows, action::close_divert});
+    return o;
   }
   if (e == event::exception && s != state::idle) {
     auto o = to_failed(m, "engine crashed: " + cause);

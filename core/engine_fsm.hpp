@@ -30,6 +30,7 @@ enum class event {
   resume,
   stop,
   retry,
+  restart,  ///< onto new settings (config edit, the proxy moved): rules stay in place throughout
 };
 const char* to_string(event e);
 

@@ -1,5 +1,7 @@
 #include "core/filter.hpp"
 
+#include <map>
+#include <set>
 #include <sstream>
 
 namespace drover::filter {
@@ -142,28 +144,67 @@ std::vector<std::vector<std::string>> linux_cleanup(family f) {
   return out;
 }
 
-std::string linux_cleanup_script(const std::string& saved) {
+namespace {
+
+// Drover's chains and jumps per table, as iptables-save lists them.
+struct saved_table {
+  std::set<std::string> chains;
+  std::vector<std::string> jump_deletes;  ///< "-D OUTPUT -j DROVER_OUT", once per saved copy
+};
+
+std::map<std::string, saved_table> drover_parts(const std::string& saved) {
+  std::map<std::string, saved_table> out;
   std::istringstream in(saved);
-  std::string line, table, out, jumps, chains;
-  auto flush_table = [&] {
-    if (!table.empty() && (!jumps.empty() || !chains.empty())) out += "*" + table + "\n" + jumps + chains + "COMMIT\n";
-    jumps.clear();
-    chains.clear();
-  };
+  std::string line, table;
   while (std::getline(in, line)) {
     if (line.rfind("*", 0) == 0) {
-      flush_table();
       table = line.substr(1);
     } else if (line.rfind(":DROVER_", 0) == 0) {
-      std::string chain = line.substr(1, line.find(' ') - 1);
-      chains += "-F " + chain + "\n-X " + chain + "\n";
+      out[table].chains.insert(line.substr(1, line.find(' ') - 1));
     } else if (line.rfind("-A ", 0) == 0 && line.find(" -j DROVER_") != std::string::npos &&
                line.rfind("-A DROVER_", 0) != 0) {
-      jumps += "-D" + line.substr(2) + "\n";
+      out[table].jump_deletes.push_back("-D" + line.substr(2));
     }
   }
-  flush_table();
   return out;
+}
+
+}  // namespace
+
+std::string linux_cleanup_script(const std::string& saved) {
+  std::string out;
+  for (auto& [table, part] : drover_parts(saved)) {
+    if (part.chains.empty() && part.jump_deletes.empty()) continue;
+    out += "*" + table + "\n";
+    for (auto& d : part.jump_deletes) out += d + "\n";
+    for (auto& c : part.chains) out += "-F " + c + "\n-X " + c + "\n";
+    out += "COMMIT\n";
+  }
+  return out;
+}
+
+std::string linux_replace_script(const std::string& saved, const inputs& in, const linux_params& p, family f) {
+  auto parts = drover_parts(saved);
+  std::istringstream install(linux_install(in, p, f));
+  std::ostringstream out;
+  std::string line, table;
+  bool old_jumps_out = false;
+  while (std::getline(install, line)) {
+    if (line.rfind("*", 0) == 0) {
+      table = line.substr(1);
+      old_jumps_out = false;
+    } else if (line.rfind(":DROVER_", 0) == 0) {
+      std::string chain = line.substr(1, line.find(' ') - 1);
+      // An existing chain is emptied and refilled, never deleted.
+      if (parts[table].chains.count(chain)) line = "-F " + chain;
+    } else if (!old_jumps_out && (line.rfind("-A ", 0) == 0 || line.rfind("-I ", 0) == 0)) {
+      // The old jumps go in the same transaction as the new ones come.
+      for (auto& d : parts[table].jump_deletes) out << d << "\n";
+      old_jumps_out = true;
+    }
+    out << line << "\n";
+  }
+  return out.str();
 }
 
 std::vector<std::vector<std::string>> linux_route_add(const linux_params& p, family f) {

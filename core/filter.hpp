@@ -47,6 +47,12 @@ enum class family { v4, v6 };
 
 /// iptables-restore --noflush input installing Drover's chains for one family.
 std::string linux_install(const inputs& in, const linux_params& p, family f);
+/// From `iptables-save` output, an iptables-restore --noflush script that
+/// puts linux_install's rules in place of whatever Drover rules exist, in
+/// one transaction per table: existing chains are flushed and refilled,
+/// existing jumps replaced. No moment without rules, so a restart (a config
+/// edit, a crashed run's leftovers) sends no target direct.
+std::string linux_replace_script(const std::string& saved, const inputs& in, const linux_params& p, family f);
 /// Commands (argv) removing Drover's chains and jumps; safe to run when absent.
 std::vector<std::vector<std::string>> linux_cleanup(family f);
 /// From `iptables-save` output, an iptables-restore --noflush script that

@@ -13,9 +13,13 @@ class redirect_rules {
   virtual ~redirect_rules() = default;
   /// True while every chain and the queue rule are still in place.
   virtual bool intact() const = 0;
+  /// Puts new rules in place of these (new listener ports, skip ranges)
+  /// without a moment in between where none exist.
+  virtual status update(const filter::inputs& in, const filter::linux_params& p) = 0;
 };
 
-/// Removes any stale rules (a crashed run), then installs fresh ones.
+/// Installs Drover's rules, replacing any that exist (a crashed run's) in
+/// place: there is no moment without rules.
 result<std::unique_ptr<redirect_rules>> install_rules(const filter::inputs& in, const filter::linux_params& p);
 /// Removes Drover's rules and routes; safe when none exist.
 void remove_stale_rules(const filter::linux_params& p);

@@ -69,10 +69,50 @@ void run_all(const std::vector<std::vector<std::string>>& cmds) {
   }
 }
 
+// The rules for both families, each swapped in one iptables-restore
+// transaction per table, and the TPROXY policy route (added before any
+// duplicate is removed, so marked UDP is never routed out meanwhile).
+status apply_rules(const filter::inputs& in, const filter::linux_params& p) {
+  struct fam {
+    filter::family f;
+    const char* save;
+    const char* restore;
+  };
+  for (auto f : {fam{filter::family::v4, "iptables-save", "iptables-restore"},
+                 fam{filter::family::v6, "ip6tables-save", "ip6tables-restore"}}) {
+    auto saved = run({f.save});
+    std::string script = filter::linux_replace_script(saved.exit_code == 0 ? saved.output : "", in, p, f.f);
+    auto r = run({f.restore, "-w", "--noflush"}, script);
+    if (r.exit_code != 0)
+      return make_error("rules",
+                        std::string(f.restore) + " failed: " + r.output + " (is iptables installed, and are we root?)");
+  }
+  auto add = filter::linux_route_add(p, filter::family::v4);
+  auto del = filter::linux_route_del(p, filter::family::v4);
+  for (auto& c : add) {
+    auto r = run(c);
+    if (r.exit_code != 0) return make_error("rules", "policy route failed: " + r.output);
+  }
+  // `ip rule add` stacks copies; keep exactly one (a crashed run left one).
+  auto count = [] {
+    auto r = run({"ip", "-4", "rule", "show", "fwmark", std::to_string(filter::mark::redirect_udp)});
+    size_t n = 0;
+    for (char ch : r.output) n += ch == '\n';
+    return n;
+  };
+  for (size_t n = count(); n > 1; --n)
+    if (run(del.front()).exit_code != 0) break;
+  return ok();
+}
+
 class linux_rules final : public redirect_rules {
  public:
   explicit linux_rules(filter::linux_params p) : p_(p) {}
   ~linux_rules() override { remove_stale_rules(p_); }
+  status update(const filter::inputs& in, const filter::linux_params& p) override {
+    p_ = p;
+    return apply_rules(in, p);
+  }
   bool intact() const override {
     for (const char* tool : {"iptables", "ip6tables"})
       if (run({tool, "-w", "-t", "mangle", "-C", "OUTPUT", "-j", "DROVER_OUT"}).exit_code != 0) return false;
@@ -111,22 +151,8 @@ void remove_stale_rules(const filter::linux_params& p) {
 }
 
 result<std::unique_ptr<redirect_rules>> install_rules(const filter::inputs& in, const filter::linux_params& p) {
-  remove_stale_rules(p);
   auto rules = std::make_unique<linux_rules>(p);  // from here on, failure cleans up
-  struct fam {
-    filter::family f;
-    const char* tool;
-  };
-  for (auto f : {fam{filter::family::v4, "iptables-restore"}, fam{filter::family::v6, "ip6tables-restore"}}) {
-    auto r = run({f.tool, "-w", "--noflush"}, filter::linux_install(in, p, f.f));
-    if (r.exit_code != 0)
-      return make_error("rules",
-                        std::string(f.tool) + " failed: " + r.output + " (is iptables installed, and are we root?)");
-  }
-  for (auto& c : filter::linux_route_add(p, filter::family::v4)) {
-    auto r = run(c);
-    if (r.exit_code != 0) return make_error("rules", "policy route failed: " + r.output);
-  }
+  if (auto st = apply_rules(in, p); !st) return st.err();
   return std::unique_ptr<redirect_rules>(std::move(rules));
 }
 

@@ -70,6 +70,13 @@ class nfqueue final : public divert {
 
   status run(const classify_fn& classify) override {
     classify_ = &classify;
+    // `classify` dies with this call, but the queue outlives it: tearing the
+    // queue down (nfq_destroy_queue) still hands pending packets to
+    // on_packet, which then refuses them instead of calling a dead function.
+    struct forget {
+      const classify_fn*& f;
+      ~forget() { f = nullptr; }
+    } guard{classify_};
     int fd = nfq_fd(h_);
     alignas(8) static thread_local char buf[256 * 1024];
     while (true) {
@@ -105,7 +112,7 @@ class nfqueue final : public divert {
     uint32_t id = ntohl(hdr->packet_id);
     unsigned char* data = nullptr;
     int len = nfq_get_payload(nfa, &data);
-    verdict v = len > 0 ? (*self->classify_)(data, static_cast<size_t>(len)) : verdict::refuse;
+    verdict v = len > 0 && self->classify_ ? (*self->classify_)(data, static_cast<size_t>(len)) : verdict::refuse;
     return nfq_set_verdict2(qh, id, NF_ACCEPT, mark_of(v), 0, nullptr);
   }
 

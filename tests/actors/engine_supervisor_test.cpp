@@ -180,6 +180,8 @@ TEST_F(supervisor_test, proxy_host_moved_while_reconnecting_restarts_onto_new_ad
   answer_probe(true);
   EXPECT_EQ(status().state, "Starting");
   EXPECT_EQ(world.installs, installs + 1) << "rules rebuilt for the new address";
+  EXPECT_EQ(world.updates, 1) << "swapped in place";
+  EXPECT_EQ(world.rules_alive, 1) << "never a moment without rules";
   answer_probe(true);
   EXPECT_EQ(status().state, "Active");
   ASSERT_TRUE(shared->upstream());

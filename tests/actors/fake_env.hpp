@@ -17,6 +17,7 @@ struct fake_world {
   bool default_route = true;
   bool fail_install = false;
   int installs = 0;
+  int updates = 0;  ///< installs done in place (no moment without rules)
   int rules_alive = 0;
   std::vector<uint64_t> probes;  ///< generations asked for
   std::vector<std::string> dumps;
@@ -31,6 +32,13 @@ class fake_rules : public platform::redirect_rules {
   explicit fake_rules(fake_world& w) : w_(w) { ++w_.rules_alive; }
   ~fake_rules() override { --w_.rules_alive; }
   bool intact() const override { return w_.rules_intact; }
+  status update(const filter::inputs&, const filter::linux_params&) override {
+    ++w_.installs;
+    ++w_.updates;
+    w_.rules_intact = true;
+    if (w_.fail_install) return make_error("rules", "iptables-restore failed");
+    return ok();
+  }
 
  private:
   fake_world& w_;

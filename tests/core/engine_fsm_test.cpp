@@ -152,3 +152,14 @@ TEST(engine_fsm, tcp_only_proxy_runs_active_and_says_why) {
   EXPECT_FALSE(healthy.next.no_udp);
   EXPECT_EQ(healthy.next.detail, "");
 }
+
+TEST(engine_fsm, restart_keeps_the_rules) {
+  for (auto s : {state::starting, state::active, state::reconnecting, state::failed}) {
+    auto o = transition(in(s), event::restart, t0, "config changed");
+    EXPECT_EQ(o.next.current, state::starting) << to_string(s);
+    EXPECT_FALSE(has(o, action::remove_rules)) << to_string(s) << ": a restart must not open a gap";
+    EXPECT_TRUE(has(o, action::close_flows));
+    EXPECT_TRUE(has(o, action::open_divert));
+  }
+  EXPECT_EQ(transition(in(state::idle), event::restart, t0).next.current, state::idle);
+}

@@ -91,3 +91,31 @@ TEST(filter, cleanup_script_from_saved_rules) {
             "-F DROVER_OUT\n-X DROVER_OUT\n-F DROVER_PRE\n-X DROVER_PRE\nCOMMIT\n");
   EXPECT_EQ(linux_cleanup_script("*nat\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"), "");
 }
+
+TEST(filter, replace_script_swaps_rules_in_one_transaction_per_table) {
+  inputs in;
+  linux_params p;
+  p.tcp_port = 41000;
+  p.udp_port = 41001;
+  // A previous run's rules (a restart, or a crash): one mangle jump saved
+  // twice, the other chains present.
+  const char* saved =
+      "*mangle\n:OUTPUT ACCEPT [0:0]\n:DROVER_OUT - [0:0]\n:DROVER_PRE - [0:0]\n"
+      "-A PREROUTING -j DROVER_PRE\n-A OUTPUT -j DROVER_OUT\n-A OUTPUT -j DROVER_OUT\n"
+      "-A DROVER_OUT -m mark --mark 0x7 -j RETURN\nCOMMIT\n"
+      "*nat\n:OUTPUT ACCEPT [0:0]\n:DROVER_NAT - [0:0]\n-A OUTPUT -j DROVER_NAT\nCOMMIT\n";
+  auto script = linux_replace_script(saved, in, p, family::v4);
+  // Existing chains are flushed (not re-declared, not deleted); a chain
+  // that did not exist is declared.
+  EXPECT_NE(script.find("*mangle\n-F DROVER_OUT\n-F DROVER_PRE\n-D PREROUTING -j DROVER_PRE\n-D OUTPUT -j DROVER_OUT\n"
+                        "-D OUTPUT -j DROVER_OUT\n-A DROVER_OUT"),
+            std::string::npos)
+      << script;
+  EXPECT_NE(script.find("*nat\n-F DROVER_NAT\n-D OUTPUT -j DROVER_NAT\n-A DROVER_NAT"), std::string::npos) << script;
+  EXPECT_NE(script.find("*filter\n:DROVER_FLT - [0:0]\n-A DROVER_FLT"), std::string::npos) << script;
+  EXPECT_EQ(script.find("-X "), std::string::npos) << "nothing is deleted: no moment without rules";
+  // Every table ends in its own COMMIT, new jumps included before it.
+  EXPECT_NE(script.find("-I OUTPUT 1 -j DROVER_OUT\n-I PREROUTING 1 -j DROVER_PRE\nCOMMIT\n"), std::string::npos);
+  // Nothing saved: the plain install.
+  EXPECT_EQ(linux_replace_script("", in, p, family::v4), linux_install(in, p, family::v4));
+}

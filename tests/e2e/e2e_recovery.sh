@@ -80,13 +80,30 @@ engine_field last_error | grep -q "twice" || fail "last_error does not say why"
 [ -z "$(drover_leftovers)" ] || fail "Failed left rules behind"
 stop_engine
 
-echo "config edited while running: proxy port changed -> restart onto the new port"
+echo "config edited while running: proxy port changed -> restart onto the new port, no target direct meanwhile"
 start_engine "$E2E_DIR/drover.toml"
 wait_state Active 10
 start_dante none 1081
+d0=$(far_direct_from_client)
+# A target connecting as fast as it can through the restart: each attempt
+# is proxied or fails, none reaches the far server directly.
+u0=$(far_udp_direct_from_client)
+in_c "$T" tcpstorm "$IP_F" 7000 3000 >"$E2E_DIR/storm.out" 2>&1 &
+STORM=$!
+E2E_PIDS+=("$STORM")
+in_c "$T" udpstorm "$IP_F" 7001 3000 >"$E2E_DIR/ustorm.out" 2>&1 &
+USTORM=$!
+E2E_PIDS+=("$USTORM")
+sleep 0.5
 sed -i 's/^port = 1080/port = 1081/' "$E2E_DIR/drover.toml"
 for _ in $(seq 1 100); do [ "$(grep -c 'tcp/connect\|udpassociate' "$E2E_DIR/danted-1081.log")" -gt 0 ] && break; sleep 0.05; done
 wait_state Active 10
+wait "$STORM" || true
+wait "$USTORM" || true
+note "through the restart: TCP $(cat "$E2E_DIR/storm.out"), UDP $(cat "$E2E_DIR/ustorm.out")"
+[ "$(far_direct_from_client)" -eq "$d0" ] || fail "$(( $(far_direct_from_client) - d0 )) target connections went direct during the restart"
+[ "$(far_udp_direct_from_client)" -eq "$u0" ] || fail "$(( $(far_udp_direct_from_client) - u0 )) target datagrams went direct during the restart"
+grep -q "restarting the engine" "$E2E_DIR/engine.log" || fail "the edit did not restart the engine"
 c1=$(dante_connects "$E2E_DIR/danted-1081.log"); c0=$(dante_connects)
 fetch || fail "fetch after the port change failed"
 [ "$(dante_connects "$E2E_DIR/danted-1081.log")" -eq $((c1 + 1)) ] || fail "not carried by the new proxy port"

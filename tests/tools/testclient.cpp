@@ -471,6 +471,39 @@ int tcpseq(const char* ip, int port, int n) {
   return failed ? 1 : 0;
 }
 
+// Connects (and echoes a line) again and again for `ms`, failures allowed:
+// through a restart of the engine every attempt must be proxied or fail,
+// and the far server's log tells whether any went direct.
+int tcpstorm(const char* ip, int port, int ms) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  int n = 0, failed = 0;
+  while (std::chrono::steady_clock::now() < end) failed += !echo_once(ip, port, n++);
+  std::printf("%s connections=%d failed=%d\n", n > failed ? "ok" : "fail", n, failed);
+  return n > failed ? 0 : 1;
+}
+
+// A new socket, one datagram, closed: again and again for `ms`. Each is a
+// new flow, so it catches any moment in which new flows are not captured
+// (a TCP client would sit out such a moment in SYN retransmission).
+int udpstorm(const char* ip, int port, int ms) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ip, &sa.sin_addr);
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  int n = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) break;
+    std::string msg = "storm " + std::to_string(n++);
+    ::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    ::close(fd);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  std::printf("ok datagrams=%d\n", n);
+  return 0;
+}
+
 int tcpconc(const char* ip, int port, int n) {
   auto t0 = std::chrono::steady_clock::now();
   std::atomic<int> failed{0};
@@ -736,7 +769,7 @@ int main(int argc, char** argv) {
         "  udpmulti IP PORT1 PORT2 ROUNDS [SIZE] | udpfirst IP PORT FIRST COUNT [SIZE [unconnected]] |\n"
         "  udpburst IP PORT N SIZE | udpbig IP PORT BEFORE AFTER BIG [SIZE [unconnected]] | tcpprobe IP PORT [WAIT_MS] "
         "|\n"
-        "  tcplat IP PORT N | udprtt IP PORT FLOWS RATE SECS | udprate IP PORT PPS SECS [SIZE] |\n"
+        "  tcplat IP PORT N | tcpstorm IP PORT MS | udpstorm IP PORT MS | udprtt IP PORT FLOWS RATE SECS | udprate IP PORT PPS SECS [SIZE] |\n"
         "  bulkecho IP PORT BYTES [nohalfclose] | hold IP PORT N SECS | echoserver PORT | fork MODE ...\n",
         argv[0]);
     return 2;
@@ -760,6 +793,8 @@ int main(int argc, char** argv) {
                   argc >= 8 ? std::max(8, std::atoi(argv[7])) : 64, !unconnected(8));
   if (mode == "tcpprobe") return tcpprobe(ip, port, argc >= 5 ? std::atoi(argv[4]) : 12000);
   if (mode == "tcpseq" && argc >= 5) return tcpseq(ip, port, std::atoi(argv[4]));
+  if (mode == "tcpstorm" && argc >= 5) return tcpstorm(ip, port, std::atoi(argv[4]));
+  if (mode == "udpstorm" && argc >= 5) return udpstorm(ip, port, std::atoi(argv[4]));
   if (mode == "tcpconc" && argc >= 5) return tcpconc(ip, port, std::atoi(argv[4]));
   if (mode == "tcplat" && argc >= 5) return tcplat(ip, port, std::atoi(argv[4]));
   if (mode == "udprtt" && argc >= 7)
