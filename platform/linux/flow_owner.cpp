@@ -141,20 +141,7 @@ class linux_flow_owner final : public flow_owner {
       take_news(is_target);
       if (newcomers_.empty()) return uint32_t{0};
     }
-    uint8_t proto = v.proto == packet::l4_proto::tcp ? IPPROTO_TCP : IPPROTO_UDP;
-    uint32_t inode = 0;
-    std::vector<int> families;
-    if (v.version == packet::ip_version::v4)
-      families = {AF_INET, AF_INET6};
-    else
-      families = {AF_INET6};
-    for (int fam : families) {
-      // Exact lookup first (TCP: works in SYN_SENT; UDP: the receive lookup,
-      // which also finds unconnected sockets), then a dump by our port.
-      inode = lookup_inode(nl_.fd(), {fam, proto, false, sockid(v, fam)});
-      if (!inode) inode = lookup_inode(nl_.fd(), {fam, proto, true, sockid(v, fam)});
-      if (inode) break;
-    }
+    uint32_t inode = socket_of(v);
     if (!inode) {
       // No socket (closed already, or never visible here): whose it was
       // cannot be told. Only when no target runs at all is it surely not one.
@@ -174,10 +161,34 @@ class linux_flow_owner final : public flow_owner {
     }
     for (uint32_t pid : unsure)
       if (fds_.holds(pid, inode, false)) return pid;
-    return newcomer_owning(inode, candidates, is_target);
+    if (uint32_t pid = newcomer_owning(inode, candidates, is_target)) return pid;
+    // No target holds it, as far as the tables showed. A socket its owner
+    // closed while we looked (sent one datagram and closed: the queued
+    // packet still names it) may have been a target's: that is not "direct".
+    if (socket_of(v) != inode)
+      return make_error("owner_unknown", "the socket was closed while its owner was looked up");
+    return uint32_t{0};
   }
 
  private:
+  // The inode of the socket that sent `v`, 0 if none is found.
+  uint32_t socket_of(const packet::view& v) {
+    uint8_t proto = v.proto == packet::l4_proto::tcp ? IPPROTO_TCP : IPPROTO_UDP;
+    std::vector<int> families;
+    if (v.version == packet::ip_version::v4)
+      families = {AF_INET, AF_INET6};
+    else
+      families = {AF_INET6};
+    for (int fam : families) {
+      // Exact lookup first (TCP: works in SYN_SENT; UDP: the receive lookup,
+      // which also finds unconnected sockets), then a dump by our port.
+      uint32_t inode = lookup_inode(nl_.fd(), {fam, proto, false, sockid(v, fam)});
+      if (!inode) inode = lookup_inode(nl_.fd(), {fam, proto, true, sockid(v, fam)});
+      if (inode) return inode;
+    }
+    return 0;
+  }
+
   // Not one of the known targets: maybe a target that started after the last
   // scan (new PID, connecting at once). Only processes with a target's name
   // are searched: those the kernel reported since the last look (kept until
