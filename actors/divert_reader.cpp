@@ -37,7 +37,8 @@ platform::verdict flow_classifier::classify(const uint8_t* data, size_t len) {
     detail = v.err().message;
   }
   if (f.parsed && f.proto != packet::l4_proto::other) {
-    auto pid = owner_->owner(*v, shared_->targets(), [this](const std::string& exe) { return shared_->is_target(exe); });
+    auto pid =
+        owner_->owner(*v, shared_->targets(), [this](const std::string& exe) { return shared_->is_target(exe); });
     if (!pid) {
       f.owner = flow_verdict::ownership::unknown;
       detail = packet::addr_to_string(*v, true) + ":" + std::to_string(v->src_port) + " -> " +

@@ -36,7 +36,7 @@ struct supervisor_state {
   supervisor_options opts;
   fsm::machine m;
   recovery::backoff backoff;
-  rules_keeper_actor keeper;  ///< rules and blocking scans, off this thread
+  rules_keeper_actor keeper;            ///< rules and blocking scans, off this thread
   std::vector<endpoint> last_upstream;  ///< the proxy's addresses as last resolved (skipped by the rules)
   filter::inputs inputs;
   filter::linux_params params;

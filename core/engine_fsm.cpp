@@ -19,10 +19,10 @@ const char* to_string(state s) {
 }
 
 const char* to_string(event e) {
-  static const char* names[] = {"start",         "checks_ok",       "checks_failed", "checks_ok_no_udp",
-                                "proxy_unreachable", "proxy_healthy", "backoff_tick", "driver_lost",
-                                "driver_reopened",   "driver_gone",   "exception",    "sleep",
-                                "resume",            "stop",          "retry",        "restart"};
+  static const char* names[] = {
+      "start",        "checks_ok",   "checks_failed",   "checks_ok_no_udp", "proxy_unreachable", "proxy_healthy",
+      "backoff_tick", "driver_lost", "driver_reopened", "driver_gone",      "exception",         "sleep",
+      "resume",       "stop",        "retry",           "restart"};
   return names[static_cast<int>(e)];
 }
 

@@ -15,7 +15,7 @@ enum class state { idle, starting, active, reconnecting, failed };
 const char* to_string(state s);
 
 enum class event {
-  start,          ///< user/CLI/tray asks to run
+  start,             ///< user/CLI/tray asks to run
   checks_ok,         ///< scan + health check + divert open all succeeded
   checks_failed,     ///< a definite configuration error or the capture failed (detail = cause)
   checks_ok_no_udp,  ///< the proxy works for TCP but has no (working) UDP relay

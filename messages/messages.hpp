@@ -25,7 +25,7 @@ struct status_snapshot {
   uint64_t flows_redirected = 0;
   uint64_t flows_direct = 0;
   uint64_t flows_refused = 0;
-  uint64_t udp_dropped = 0;  ///< fragmented, malformed, oversized or over-queue datagrams
+  uint64_t udp_dropped = 0;         ///< fragmented, malformed, oversized or over-queue datagrams
   uint64_t flows_unattributed = 0;  ///< first packets whose owner could not be determined (refused)
   uint64_t flows_failed = 0;        ///< redirected flows the proxy refused or could not carry
   bool udp_available = true;        ///< false: the proxy has no working UDP relay (target UDP refused)
@@ -65,11 +65,11 @@ typename Inspector::result_type inspect(Inspector& f, divert_lost& x) {
 struct probe_result {
   bool ok = false;  ///< everything passed: TCP and a UDP round trip
   std::string failure;
-  uint64_t generation = 0;  ///< which engine start asked (stale answers are dropped)
-  bool pipelining = false;  ///< the proxy takes a whole handshake in one write
-  bool tcp_ok = false;      ///< connect + greeting (+ auth) passed: TCP can be proxied
-  bool udp_ok = false;      ///< UDP ASSOCIATE and a datagram round trip passed
-  bool unreachable = false;  ///< !tcp_ok because the proxy could not be reached (not a config error)
+  uint64_t generation = 0;             ///< which engine start asked (stale answers are dropped)
+  bool pipelining = false;             ///< the proxy takes a whole handshake in one write
+  bool tcp_ok = false;                 ///< connect + greeting (+ auth) passed: TCP can be proxied
+  bool udp_ok = false;                 ///< UDP ASSOCIATE and a datagram round trip passed
+  bool unreachable = false;            ///< !tcp_ok because the proxy could not be reached (not a config error)
   std::vector<std::string> addresses;  ///< proxy.host resolved (address literals)
   std::string udp_failure;             ///< why UDP does not work
 };
@@ -157,8 +157,9 @@ using relay_host_actor =
 /// always answer at once): installs, checks and removes the redirect rules,
 /// scans processes. Owns the rules; removes them when it exits.
 using rules_keeper_actor =
-    caf::typed_actor<caf::replies_to<install_atom, rules_plan_ptr>::with<bool>, caf::replies_to<remove_atom>::with<bool>,
-                     caf::replies_to<intact_atom>::with<bool>, caf::replies_to<scan_atom>::with<bool>>;
+    caf::typed_actor<caf::replies_to<install_atom, rules_plan_ptr>::with<bool>,
+                     caf::replies_to<remove_atom>::with<bool>, caf::replies_to<intact_atom>::with<bool>,
+                     caf::replies_to<scan_atom>::with<bool>>;
 
 /// One per redirected TCP / UDP flow.
 using flow_relay_actor = caf::typed_actor<caf::reacts_to<relay_closed>, caf::reacts_to<close_atom>>;

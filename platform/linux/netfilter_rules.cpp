@@ -69,17 +69,20 @@ void run_all(const std::vector<std::vector<std::string>>& cmds) {
   }
 }
 
+// Each family's save and restore tools.
+struct family_tool {
+  filter::family f;
+  const char* save;
+  const char* restore;
+};
+constexpr family_tool family_tools[] = {{filter::family::v4, "iptables-save", "iptables-restore"},
+                                        {filter::family::v6, "ip6tables-save", "ip6tables-restore"}};
+
 // The rules for both families, each swapped in one iptables-restore
 // transaction per table, and the TPROXY policy route (added before any
 // duplicate is removed, so marked UDP is never routed out meanwhile).
 status apply_rules(const filter::inputs& in, const filter::linux_params& p) {
-  struct fam {
-    filter::family f;
-    const char* save;
-    const char* restore;
-  };
-  for (auto f : {fam{filter::family::v4, "iptables-save", "iptables-restore"},
-                 fam{filter::family::v6, "ip6tables-save", "ip6tables-restore"}}) {
+  for (const auto& f : family_tools) {
     auto saved = run({f.save});
     std::string script = filter::linux_replace_script(saved.exit_code == 0 ? saved.output : "", in, p, f.f);
     auto r = run({f.restore, "-w", "--noflush"}, script);
@@ -128,13 +131,7 @@ class linux_rules final : public redirect_rules {
 void remove_stale_rules(const filter::linux_params& p) {
   // One save and at most one restore per family: fast enough for a stop
   // within 500 ms. The command-by-command path is the fallback.
-  struct fam {
-    filter::family f;
-    const char* save;
-    const char* restore;
-  };
-  for (auto f : {fam{filter::family::v4, "iptables-save", "iptables-restore"},
-                 fam{filter::family::v6, "ip6tables-save", "ip6tables-restore"}}) {
+  for (const auto& f : family_tools) {
     auto saved = run({f.save});
     if (saved.exit_code != 0) {
       run_all(filter::linux_cleanup(f.f));

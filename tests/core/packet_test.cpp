@@ -208,7 +208,7 @@ std::vector<uint8_t> udp_v6(uint8_t nh, const std::vector<uint8_t>& ext) {
   p[5] = static_cast<uint8_t>(plen);
   p[6] = nh;
   p[7] = 64;
-  p[8] = 0xfd, p[23] = 1;  // src fd00::1
+  p[8] = 0xfd, p[23] = 1;   // src fd00::1
   p[24] = 0xfd, p[39] = 2;  // dst fd00::2
   // push_back, not insert: GCC 12 warns falsely on vector insert (-Warray-bounds).
   for (uint8_t b : ext) p.push_back(b);

@@ -206,8 +206,8 @@ TEST(FlowOwner, ASocketNoTargetHoldsIsNotATarget) {
   auto owner = drover::platform::make_flow_owner();
   int fd = bound_udp(false);
   // pid 1 is no candidate of ours to hold it: not a target, so direct.
-  auto r = owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {1},
-                        [](const std::string&) { return false; });
+  auto r =
+      owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {1}, [](const std::string&) { return false; });
   ASSERT_TRUE(r.ok()) << r.err().message;
   EXPECT_EQ(*r, 0u);
   ::close(fd);

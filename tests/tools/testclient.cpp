@@ -769,7 +769,8 @@ int main(int argc, char** argv) {
         "  udpmulti IP PORT1 PORT2 ROUNDS [SIZE] | udpfirst IP PORT FIRST COUNT [SIZE [unconnected]] |\n"
         "  udpburst IP PORT N SIZE | udpbig IP PORT BEFORE AFTER BIG [SIZE [unconnected]] | tcpprobe IP PORT [WAIT_MS] "
         "|\n"
-        "  tcplat IP PORT N | tcpstorm IP PORT MS | udpstorm IP PORT MS | udprtt IP PORT FLOWS RATE SECS | udprate IP PORT PPS SECS [SIZE] |\n"
+        "  tcplat IP PORT N | tcpstorm IP PORT MS | udpstorm IP PORT MS | udprtt IP PORT FLOWS RATE SECS | udprate IP "
+        "PORT PPS SECS [SIZE] |\n"
         "  bulkecho IP PORT BYTES [nohalfclose] | hold IP PORT N SECS | echoserver PORT | fork MODE ...\n",
         argv[0]);
     return 2;
