@@ -38,7 +38,10 @@ in_c "$E2E_DIR/plainclient" http "$IP_F" 8080 / | sed 's/^/   http: /'
 say "6. dante's log: the target's connections via the proxy (the other UDP associations: drover check, the engine's health check and its kept-open watch)"
 grep -E 'tcp/connect \[:|udp/udpassociate \[:' "$DANTE_LOG" | sed 's/^.*info: /   /'
 say "   The far server saw (peer address: $IP_P = via dante, $IP_C = direct):"
-grep -v "^tcp $IP_F " "$E2E_DIR/far-peers.log" | sed 's/^/   /'
+grep "^tcp " "$E2E_DIR/far-peers.log" | grep -v "^tcp $IP_F " | sed 's/^/   /'
+# One line per UDP peer: the datagrams each source sent to each port.
+awk '$1 == "udp" { n[$2 " to port " $4]++ } END { for (k in n) printf "   udp from %s: %d datagrams\n", k, n[k] }' \
+  "$E2E_DIR/far-peers.log"
 
 say "7. drover status"
 in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" status | sed 's/^/   /'
