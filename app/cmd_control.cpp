@@ -6,6 +6,8 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "app/commands.hpp"
@@ -37,13 +39,37 @@ std::optional<nlohmann::json> parse(const std::string& text) {
   return j;
 }
 
+// A status answer names one of the engine's states; anything else (an error
+// reply, a missing or unknown state) must not pass for a status.
+bool has_valid_state(const nlohmann::json& j) {
+  static const std::set<std::string> states{"Idle", "Starting", "Active", "Reconnecting", "Failed"};
+  return j.is_object() && j.contains("state") && j["state"].is_string() && states.count(j["state"].get<std::string>());
+}
+
+void report_invalid_state(const nlohmann::json& j) {
+  std::string why = j.is_object() && j.contains("error") && j["error"].is_string()
+                        ? j["error"].get<std::string>()
+                        : (j.is_object() && j.contains("state") ? "state " + j["state"].dump() : "no state");
+  std::fprintf(stderr, "drover: the running instance sent no valid state (%s)\n", why.c_str());
+}
+
 }  // namespace
 
 int cmd_status(const options& o) {
   int code = exit_ok;
   if (o.watch) {
     // One JSON line per state change, until the instance stops.
-    auto st = platform::control_watch(platform::control_socket_path(), [](const std::string& line) {
+    bool broken = false;
+    auto st = platform::control_watch(platform::control_socket_path(), [&broken](const std::string& line) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded() || !has_valid_state(j)) {
+        if (j.is_discarded())
+          std::fprintf(stderr, "drover: the running instance sent an unreadable answer\n");
+        else
+          report_invalid_state(j);
+        broken = true;
+        return false;
+      }
       std::printf("%s\n", line.c_str());
       std::fflush(stdout);
       return true;
@@ -52,12 +78,16 @@ int cmd_status(const options& o) {
       std::fprintf(stderr, "drover: no running instance\n");
       return exit_no_instance;
     }
-    return exit_ok;
+    return broken ? exit_failure : exit_ok;
   }
   auto r = ask("status", code);
   if (!r) return code;
   auto j = parse(*r);
   if (!j) return exit_failure;
+  if (!has_valid_state(*j)) {
+    report_invalid_state(*j);
+    return exit_failure;
+  }
   if (o.json)
     std::printf("%s\n", j->dump(2).c_str());
   else

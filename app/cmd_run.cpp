@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <utility>
 
 #include "actors/config_watch.hpp"
 #include "actors/engine_shared.hpp"
@@ -19,6 +21,7 @@
 #include "platform/power.hpp"
 #include "platform/process_table.hpp"
 #include "platform/signals.hpp"
+#include "platform/single_instance.hpp"
 
 namespace drover::app {
 namespace {
@@ -41,6 +44,19 @@ void setup_logging(const config::config& cfg) {
   spdlog::set_default_logger(logger);
 }
 
+// Runs `f` on every way out of a scope, return or exception.
+template <class F>
+class on_exit {
+ public:
+  explicit on_exit(F f) : f_(std::move(f)) {}
+  ~on_exit() { f_(); }
+  on_exit(const on_exit&) = delete;
+  on_exit& operator=(const on_exit&) = delete;
+
+ private:
+  F f_;
+};
+
 }  // namespace
 
 int cmd_run(const options& o) {
@@ -50,9 +66,25 @@ int cmd_run(const options& o) {
     std::fprintf(stderr, "drover: config file not found: %s\n", lc.path.c_str());
     return exit_usage;
   }
+  // One engine per network namespace, decided before anything is cleaned up
+  // or installed: a second run would remove the first one's rules as stale.
+  // Held until the rules are gone.
+  auto lock = platform::single_instance::acquire();
+  if (!lock) {
+    std::fprintf(stderr, "drover: %s\n", lock.err().message.c_str());
+    return exit_failure;
+  }
   setup_logging(lc.cfg);
   if (!platform::is_elevated()) {
     spdlog::error("drover run needs root (it installs netfilter rules and opens NFQUEUE)");
+    return exit_failure;
+  }
+  // Everything that can refuse the start comes before the actor system: an
+  // error then leaves nothing running to wait for (signals are blocked, so a
+  // wait here would be for ever).
+  platform::control_server control;
+  if (auto st = control.listen(platform::control_socket_path()); !st) {
+    spdlog::error("{}", st.err().message);
     return exit_failure;
   }
   std::string config_problem;
@@ -90,7 +122,34 @@ int cmd_run(const options& o) {
   cfg.set("work-stealing.aggressive-poll-attempts", 10);
   cfg.set("work-stealing.moderate-poll-attempts", 0);
   caf::actor_system sys{cfg};
-  platform::control_server control;
+  supervisor_actor sup;
+  config_watch_actor watcher;
+  std::atomic<bool> stop_requested{false};
+  // Answered from what the supervisor last published, never by asking it:
+  // status must answer at once while the supervisor is busy.
+  auto status_of = [&shared, &config_problem]() -> nlohmann::json {
+    auto j = to_json(shared->status());
+    if (!config_problem.empty() && j.value("last_error", "").empty()) j["last_error"] = config_problem;
+    return j;
+  };
+  // However cmd_run ends from here on: the supervisor removes its rules, every
+  // actor is told to quit and has quit (~actor_system waits for all of them,
+  // so one left running would hang the exit), and only then does the control
+  // socket go, which is what `drover stop` waits for.
+  on_exit shutdown{[&] {
+    if (sup) {
+      caf::scoped_actor s{sys};
+      s->request(sup, std::chrono::seconds(3), stop_atom_v).receive([](bool) {}, [](caf::error&) {});
+    }
+    if (watcher) caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+    if (sup) caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    sys.await_all_actors_done();
+    control.stop();
+    // Right away, not at the end of the scope: `drover stop` returns once the
+    // socket is gone, and a `drover run` right after it must get the lock.
+    lock->reset();
+    spdlog::info("stopped");
+  }};
   supervisor_options so;
   so.version = DROVER_VERSION;
   so.crash_dir = platform::log_dir();
@@ -102,9 +161,11 @@ int cmd_run(const options& o) {
     for (auto& w : r.warnings) spdlog::warn("config: {}", w);
     return config_reload{r.cfg, ""};
   };
-  so.on_change = [&control](const status_snapshot& s) { control.publish(to_json(s).dump()); };
-  auto sup = spawn_engine_supervisor(sys, make_real_env(), shared, so);
-  auto watcher = sys.spawn(config_watch, lc.path, sup);
+  // The supervisor has published into `shared` already: watchers get the
+  // same answer as `status`.
+  so.on_change = [&control, &status_of](const status_snapshot&) { control.publish(status_of().dump()); };
+  sup = spawn_engine_supervisor(sys, make_real_env(), shared, so);
+  watcher = sys.spawn(config_watch, lc.path, sup);
   auto power = platform::watch_power([sup](bool sleeping) {
     if (sleeping)
       caf::anon_send(sup, sleep_atom_v);
@@ -113,17 +174,7 @@ int cmd_run(const options& o) {
   });
   if (!power) spdlog::info("sleep/resume not watched: {}", power.err().message);
 
-  std::atomic<bool> stop_requested{false};
-  auto status_of = [&]() -> nlohmann::json {
-    caf::scoped_actor s{sys};
-    nlohmann::json j = {{"state", "Unknown"}};
-    s->request(sup, std::chrono::seconds(1), status_atom_v)
-        .receive([&](status_snapshot& snap) { j = to_json(snap); },
-                 [&](caf::error& e) { j["detail"] = sys.render(e); });
-    if (!config_problem.empty() && j.value("last_error", "").empty()) j["last_error"] = config_problem;
-    return j;
-  };
-  auto st = control.start(platform::control_socket_path(), [&](const std::string& req) -> std::string {
+  control.serve([&](const std::string& req) -> std::string {
     if (req == "ping") return R"({"ok":true})";
     if (req == "status") return status_of().dump();
     if (req == "stop") {
@@ -148,24 +199,11 @@ int cmd_run(const options& o) {
     }
     return R"({"error":"unknown request"})";
   });
-  if (!st) {
-    spdlog::error("{}", st.err().message);
-    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
-    return exit_failure;
-  }
   caf::anon_send(sup, start_atom_v);
 
   while (!stop_requested && !platform::wait_stop_signal(50)) {
   }
   spdlog::info("stopping");
-  {
-    caf::scoped_actor s{sys};
-    s->request(sup, std::chrono::seconds(3), stop_atom_v).receive([](bool) {}, [](caf::error&) {});
-  }
-  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
-  control.stop();
-  spdlog::info("stopped");
   return exit_ok;
 }
 

@@ -19,15 +19,20 @@ class control_server {
   ~control_server();
   control_server(const control_server&) = delete;
   control_server& operator=(const control_server&) = delete;
-  /// Binds the socket (dir 0700, socket 0600) and serves on a thread. Fails
-  /// if another instance answers on it.
-  status start(const std::string& path, handler h);
+  /// Binds the socket (dir 0700, socket 0600) without serving yet, so a run
+  /// learns of a taken or too long path before it starts anything. Fails if
+  /// another instance answers on it.
+  status listen(const std::string& path);
+  /// Serves on a thread; clients that connected since listen() wait in the
+  /// backlog until then.
+  void serve(handler h);
+  /// Stops serving and removes the socket (also done by the destructor).
   void stop();
   /// Sends one line to every client that asked to "watch" (state changes).
   void publish(const std::string& line);
 
  private:
-  void serve();
+  void serve_loop();
   int fd_ = -1;
   int wake_[2] = {-1, -1};
   std::string path_;

@@ -51,28 +51,35 @@ void write_all(int fd, const std::string& s) {
 
 control_server::~control_server() { stop(); }
 
-status control_server::start(const std::string& path, handler h) {
-  if (control_request(path, "ping", 500).ok())
-    return make_error("instance_running", "another drover instance is already running (" + path + ")");
-  ::unlink(path.c_str());  // stale socket of a crashed run
+status control_server::listen(const std::string& path) {
   sockaddr_un sa;
-  if (!fill_addr(path, sa)) return make_error("control", "control socket path too long: " + path);
+  if (!fill_addr(path, sa))
+    return make_error("control", "control socket path too long (" + std::to_string(path.size()) + " bytes, at most " +
+                                     std::to_string(sizeof sa.sun_path - 1) + "): " + path);
+  if (control_request(path, "ping", 500).ok())
+    return make_error("instance_running",
+                      "another drover instance already answers on " + path +
+                          " (an engine in another network namespace? each needs its own XDG_RUNTIME_DIR)");
+  ::unlink(path.c_str());  // stale socket of a crashed run
   fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return make_error("control", std::string("socket: ") + std::strerror(errno));
   mode_t old = ::umask(0177);  // socket created 0600
   int rc = ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
   ::umask(old);
+  if (rc == 0) path_ = path;  // ours from here on: stop() removes it
   if (rc < 0 || ::listen(fd_, 16) < 0)
     return make_error("control", "cannot listen on " + path + ": " + std::strerror(errno));
   ::chmod(path.c_str(), 0600);
   if (::pipe2(wake_, O_CLOEXEC) < 0) return make_error("control", "pipe failed");
-  path_ = path;
-  handler_ = std::move(h);
-  thread_ = std::thread([this] { serve(); });
   return ok();
 }
 
-void control_server::serve() {
+void control_server::serve(handler h) {
+  handler_ = std::move(h);
+  thread_ = std::thread([this] { serve_loop(); });
+}
+
+void control_server::serve_loop() {
   while (true) {
     pollfd p[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
     if (::poll(p, 2, -1) < 0) {
@@ -109,14 +116,15 @@ void control_server::publish(const std::string& line) {
 }
 
 void control_server::stop() {
+  // The thread first: it may still add a watcher.
+  if (thread_.joinable()) {
+    (void)!::write(wake_[1], "x", 1);
+    thread_.join();
+  }
   {
     std::lock_guard<std::mutex> g(watchers_mu_);
     for (int fd : watchers_) ::close(fd);
     watchers_.clear();
-  }
-  if (thread_.joinable()) {
-    (void)!::write(wake_[1], "x", 1);
-    thread_.join();
   }
   for (int* fd : {&fd_, &wake_[0], &wake_[1]}) {
     if (*fd >= 0) ::close(*fd);
