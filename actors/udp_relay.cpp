@@ -192,7 +192,8 @@ void udp_session::arm_reply_check() {
     self->report_(upstream_failure{"udp relay",
                                    "no UDP reply came back through the proxy's relay " + self->relay_ep_.to_string() +
                                        " within " + std::to_string(self->udp_timeout_.count()) + " ms (to " +
-                                       self->first_dst_.to_string() + "): the proxy may block UDP",
+                                       self->first_dst_.to_string() +
+                                       "): the destination is silent, or the proxy blocks UDP",
                                    false});
   });
 }

@@ -346,7 +346,36 @@ end_case() {
   rm -f "$CONF"
 }
 
-CASES=${LEAK_CASES:-quic_first dns_padded tfo ipv6_udp unconnected unconnected_apps tcp_only late_proxy oversized unreachable burst}
+case_udp_no_reply() {
+  echo "item 4: a UDP flow that fails through the proxy (ICMP from the relay, or no answer) reaches last_error"
+  start_dante none
+  PROXY_EXTRA='udp_associate_timeout = "1s"' write_config "$E2E_DIR/noreply.toml"
+  active_engine "$E2E_DIR/noreply.toml"
+  field_is last_error ""
+  # far:7999 has no listener: the far host answers dante with ICMP, dante
+  # closes its relay, and the relay port refuses our next datagrams.
+  # far:7998 drops silently: nothing ever comes back.
+  in_f iptables -w -A INPUT -p udp --dport 7998 -j DROP
+  local port want err
+  for port in 7999 7998; do
+    want="UDP relay .* refused datagrams"
+    [ "$port" = 7998 ] && want="no UDP reply came back through the proxy's relay"
+    in_c "$T" udp "$IP_F" "$port" 3 >/dev/null 2>&1 || true
+    err=""
+    for _ in $(seq 1 60); do
+      err=$(engine_field last_error)
+      grep -qE "$want" <<<"$err" && break
+      sleep 0.05
+    done
+    note "to far:$port, last_error: $err"
+    grep -qE "$want" <<<"$err" || fail "the failed UDP flow to far:$port did not reach last_error: '$err'"
+    field_is state Active
+  done
+  grep -q "upstream udp relay" "$E2E_DIR/engine.log" || fail "the UDP flow failures are not in the log"
+  assert_no_target_leak
+}
+
+CASES=${LEAK_CASES:-quic_first dns_padded tfo ipv6_udp unconnected unconnected_apps tcp_only late_proxy oversized unreachable burst udp_no_reply}
 FAILED=()
 for c in $CASES; do
   leak_mark

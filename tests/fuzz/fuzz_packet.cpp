@@ -13,6 +13,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)addr_to_string(*v, true);
     if (v->payload_offset > size || v->payload_offset + v->payload_len > size) __builtin_trap();
   }
+  // The capture's header-only copies: whatever parses must stay inside
+  // what was captured.
+  auto h = parse_headers(data, size);
+  if (h.ok() && (h->payload_offset > size || h->payload_offset + h->payload_len > size || h->l4_offset > size))
+    __builtin_trap();
+  if (v.ok() && (!h.ok() || h->src_port != v->src_port || h->dst_port != v->dst_port)) __builtin_trap();
   (void)recompute_checksums(copy.data(), copy.size());
   (void)reflect_v4(copy.data(), copy.size(), 1234);
   (void)rewrite_v4(copy.data(), copy.size(), {127, 0, 0, 1}, 1, {10, 0, 0, 1}, 2);
