@@ -3,8 +3,10 @@
 /// atomics and a short mutex: the hot path never sends a message.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "core/config.hpp"
@@ -68,16 +70,28 @@ class engine_shared {
     std::lock_guard<std::mutex> g(mu_);
     return cfg_.is_target(exe);
   }
+  /// A scan's result. Targets the classifier found in the last 5 s stay:
+  /// the scan may have read /proc before they started, and dropping them
+  /// would make their next flows look like nobody's.
   void set_targets(std::vector<uint32_t> pids) {
-    std::sort(pids.begin(), pids.end());
+    auto now = std::chrono::steady_clock::now();
     std::lock_guard<std::mutex> g(mu_);
+    recent_.erase(std::remove_if(recent_.begin(), recent_.end(),
+                                 [&](const auto& r) { return now - r.second > std::chrono::seconds(5); }),
+                  recent_.end());
+    for (auto& r : recent_) pids.push_back(r.first);
+    std::sort(pids.begin(), pids.end());
+    pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
     pids_ = std::move(pids);
   }
   /// Adds a target found on the spot by the classifier.
   void add_target(uint32_t pid) {
     std::lock_guard<std::mutex> g(mu_);
     auto it = std::lower_bound(pids_.begin(), pids_.end(), pid);
-    if (it == pids_.end() || *it != pid) pids_.insert(it, pid);
+    if (it == pids_.end() || *it != pid) {
+      pids_.insert(it, pid);
+      recent_.emplace_back(pid, std::chrono::steady_clock::now());
+    }
   }
   std::vector<uint32_t> targets() const {
     std::lock_guard<std::mutex> g(mu_);
@@ -134,6 +148,7 @@ class engine_shared {
   mutable std::mutex mu_;
   config::config cfg_;
   std::vector<uint32_t> pids_;
+  std::vector<std::pair<uint32_t, std::chrono::steady_clock::time_point>> recent_;  ///< added by add_target
   std::shared_ptr<const upstream_info> upstream_;
   status_snapshot status_;
   std::chrono::steady_clock::time_point active_since_{};

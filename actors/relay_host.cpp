@@ -175,22 +175,27 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
       if (r->source.k != endpoint::kind::v4 || r->original_dst.k != endpoint::kind::v4) continue;
       auto k = make_key(r->source);
       auto it = flows_.find(k);
-      if (it == flows_.end()) {
+      // Held here: a session that fails at once (no descriptor left) leaves
+      // the map inside launch_flow, and must still take this datagram.
+      udp_session_ptr session;
+      if (it != flows_.end()) {
+        session = it->second;
+      } else {
         if (ctx_.shared->at_capacity()) {
           ctx_.shared->counters.udp_dropped++;
           report_(ctx_, capacity_text(ctx_));
           continue;
         }
         auto weak = std::weak_ptr<udp_listener>(shared_from_this());
-        auto session = std::make_shared<udp_session>(ctx_.dp, r->source, r->original_dst, ctx_.shared, raw_, [weak, k] {
+        session = std::make_shared<udp_session>(ctx_.dp, r->source, r->original_dst, ctx_.shared, raw_, [weak, k] {
           if (auto l = weak.lock()) l->flows_.erase(k);
         });
         auto parent = ctx_.parent;
         session->on_report([parent](upstream_failure f) { caf::anon_send(parent, std::move(f)); });
-        it = flows_.emplace(k, session).first;
+        flows_.emplace(k, session);
         launch_flow(*ctx_.sys, session, ctx_.parent, "udp");
       }
-      it->second->send(r->original_dst, buf_.data(), r->len);
+      session->send(r->original_dst, buf_.data(), r->len);
     }
   }
 

@@ -86,9 +86,15 @@ std::string linux_install(const inputs& in, const linux_params& p, family f) {
     return o.str();
   };
   std::ostringstream os;
+  // Replies Drover fabricates for apps create no conntrack entry (see
+  // mark::own_reply); raw OUTPUT runs before conntrack.
+  os << "*raw\n:DROVER_RAW - [0:0]\n";
+  os << "-A DROVER_RAW -m mark --mark " << hex(mark::own_reply) << " -j CT --notrack\n";
+  os << "-I OUTPUT 1 -j DROVER_RAW\nCOMMIT\n";
   os << "*mangle\n:DROVER_OUT - [0:0]\n:DROVER_PRE - [0:0]\n";
   // Own sockets first: a verdict mark replaces skb->mark, so this must lead.
   os << "-A DROVER_OUT -m mark --mark " << hex(mark::own) << " -j RETURN\n";
+  os << "-A DROVER_OUT -m mark --mark " << hex(mark::own_reply) << " -j RETURN\n";
   // Later packets of a decided flow leave at once. Direct and redirected TCP
   // flows need no mark on them (NAT remembers the redirect): setting one
   // would make the kernel route every packet again (bench: non-target
@@ -135,8 +141,9 @@ std::vector<std::vector<std::string>> linux_cleanup(family f) {
   struct hook {
     const char *table, *builtin, *chain;
   };
-  for (auto h : {hook{"mangle", "OUTPUT", "DROVER_OUT"}, hook{"mangle", "PREROUTING", "DROVER_PRE"},
-                 hook{"nat", "OUTPUT", "DROVER_NAT"}, hook{"filter", "OUTPUT", "DROVER_FLT"}}) {
+  for (auto h : {hook{"raw", "OUTPUT", "DROVER_RAW"}, hook{"mangle", "OUTPUT", "DROVER_OUT"},
+                 hook{"mangle", "PREROUTING", "DROVER_PRE"}, hook{"nat", "OUTPUT", "DROVER_NAT"},
+                 hook{"filter", "OUTPUT", "DROVER_FLT"}}) {
     out.push_back({tool, "-w", "-t", h.table, "-D", h.builtin, "-j", h.chain});
     out.push_back({tool, "-w", "-t", h.table, "-F", h.chain});
     out.push_back({tool, "-w", "-t", h.table, "-X", h.chain});

@@ -20,6 +20,10 @@ struct inputs {
 /// Packet marks shared by the verdicts and the rules.
 namespace mark {
 constexpr uint32_t own = 0x7;  ///< SO_MARK of Drover's own sockets
+/// The raw socket's replies to apps (spoofed from the peer): not tracked,
+/// so the app's answer to a peer it first heard from is a new flow to
+/// classify, not the "reply" of a connection the peer opened (direct).
+constexpr uint32_t own_reply = 0x8;
 constexpr uint32_t redirect_tcp = 0x10;
 constexpr uint32_t redirect_udp = 0x20;
 constexpr uint32_t refuse = 0x30;

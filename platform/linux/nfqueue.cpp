@@ -46,7 +46,12 @@ class nfqueue final : public divert {
   status open(const divert_options& o) {
     h_ = nfq_open();
     if (!h_) return make_error("driver_gone", std::string("nfq_open failed: ") + std::strerror(errno));
-    qh_ = nfq_create_queue(h_, o.queue_num, &nfqueue::on_packet, this);
+    // A restart's previous reader may still be letting the queue go (its
+    // thread joins after its last classification): retry for a second.
+    for (int i = 0; i < 20 && !qh_; ++i) {
+      qh_ = nfq_create_queue(h_, o.queue_num, &nfqueue::on_packet, this);
+      if (!qh_) ::usleep(50 * 1000);
+    }
     if (!qh_)
       return make_error("driver_gone", "cannot bind NFQUEUE " + std::to_string(o.queue_num) +
                                            " (another program holds it, or no CAP_NET_ADMIN): " + std::strerror(errno));

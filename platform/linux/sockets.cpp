@@ -102,7 +102,9 @@ raw_sender::~raw_sender() {
 status raw_sender::open() {
   fd_ = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
   if (fd_ < 0) return os_error("raw socket");
-  return set_own_mark(fd_);
+  uint32_t m = filter::mark::own_reply;
+  if (::setsockopt(fd_, SOL_SOCKET, SO_MARK, &m, sizeof m) < 0) return os_error("SO_MARK");
+  return ok();
 }
 
 status raw_sender::send(const std::vector<uint8_t>& pkt, const endpoint& to) {

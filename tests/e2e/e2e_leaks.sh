@@ -375,7 +375,21 @@ case_udp_no_reply() {
   assert_no_target_leak
 }
 
-CASES=${LEAK_CASES:-quic_first dns_padded tfo ipv6_udp unconnected unconnected_apps tcp_only late_proxy oversized unreachable burst udp_no_reply}
+case_introduced() {
+  echo "a peer first heard from through the relay (ICE, STUN change requests) is answered through the proxy"
+  # shadowsocks relays datagrams from any peer (full cone); dante only from
+  # peers already sent to.
+  start_shadowsocks
+  active_engine
+  local out
+  direct_run "$PPY" "$UDP_CLIENT" introduced "$IP_F" 7010 >/dev/null || fail "the non-target was not introduced"
+  out=$(in_c "$TPY" "$UDP_CLIENT" introduced "$IP_F" 7010) || fail "target: $out"
+  note "droverpy introduced: $out"
+  [ "$(far_udp_since 0 "$IP_P" 7002 | count_lines)" -ge 1 ] || fail "the answer to the new peer did not come through the proxy"
+  assert_no_target_leak
+}
+
+CASES=${LEAK_CASES:-quic_first dns_padded tfo ipv6_udp unconnected unconnected_apps tcp_only late_proxy oversized unreachable burst udp_no_reply introduced}
 FAILED=()
 for c in $CASES; do
   leak_mark

@@ -130,6 +130,15 @@ def udp_echo(s, port):
         s.sendto(data, peer)
 
 
+def udp_introducer(s, port, other):
+    # Answers from `other` (another port's socket): the client then meets a
+    # peer it never sent to, as an ICE or STUN change request makes it.
+    while True:
+        data, peer = s.recvfrom(65535)
+        log_line(f"udp {peer[0]} {peer[1]} {port} {len(data)}")
+        other.sendto(b"introduced", peer)
+
+
 def main():
     global log_file
     ap = argparse.ArgumentParser()
@@ -160,6 +169,9 @@ def main():
                 continue  # no IPv6 in this namespace
             raise
         threading.Thread(target=udp_echo, args=(sock, port), daemon=True).start()
+        if family == socket.AF_INET and port == 7002:
+            intro = udp_socket(socket.AF_INET, 7010)
+            threading.Thread(target=udp_introducer, args=(intro, 7010, sock), daemon=True).start()
     print("far server ready", flush=True)
     threading.Event().wait()
 

@@ -7,6 +7,9 @@ tests under a target name (a copy of the python interpreter called
   asyncio IP PORT1 PORT2 ROUNDS   asyncio's datagram endpoint, no remote_addr
   first   IP PORT SIZE COUNT      asyncio, connected (remote_addr), first
                                   datagram SIZE bytes (QUIC sends >= 1,200)
+  introduced IP PORT              one unconnected socket asks PORT, hears
+                                  from another port of the peer (as ICE /
+                                  STUN change requests do) and answers there
 
 Every reply must come back from the address its datagram was sent to, with
 the same bytes. Prints "ok ..." (exit 0) or "fail ..." (exit 1).
@@ -120,11 +123,33 @@ async def async_exchange(ip, dests, rounds, first_size, connected):
                   corrupt=corrupt, refused=refused, first=first_size, local_port=port)
 
 
+def introduced(ip, port):
+    # The far server's introducer answers from another port; a real peer
+    # learnt that way (ICE) is then talked to directly.
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(b"introduce me", (ip, port))
+    try:
+        data, peer = s.recvfrom(65535)
+    except socket.timeout:
+        return report(False, why="no introduction")
+    if peer[1] == port:
+        return report(False, why="the answer came from the asked port", peer=peer)
+    s.sendto(b"hello new peer", peer)
+    try:
+        data, back = s.recvfrom(65535)
+    except socket.timeout:
+        return report(False, why="the new peer did not answer", peer=peer)
+    return report(data == b"hello new peer" and back == peer, peer=f"{peer[0]}:{peer[1]}")
+
+
 def main(argv):
-    if len(argv) < 5:
+    if len(argv) < (4 if len(argv) > 1 and argv[1] == "introduced" else 5):
         print(__doc__, file=sys.stderr)
         return 2
     mode, ip = argv[1], argv[2]
+    if mode == "introduced":
+        return introduced(ip, int(argv[3]))
     if mode == "sendto":
         return plain_sendto(ip, [int(argv[3]), int(argv[4])], int(argv[5]) if len(argv) > 5 else 5)
     if mode == "asyncio":
