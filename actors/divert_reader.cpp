@@ -33,6 +33,7 @@ platform::verdict flow_classifier::classify(const uint8_t* data, size_t len) {
     f.parsed = true;
     f.version = v->version;
     f.proto = v->proto;
+    f.tcp_established = v->proto == packet::l4_proto::tcp && (v->tcp_flags & packet::tcp_syn) == 0;
   } else {
     detail = v.err().message;
   }

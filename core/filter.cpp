@@ -113,6 +113,10 @@ std::string linux_install(const inputs& in, const linux_params& p, family f) {
   std::string q = "-j NFQUEUE --queue-num " + std::to_string(p.queue_num) + (p.fail_open ? " --queue-bypass" : "");
   os << "-A DROVER_OUT -p tcp --syn -m conntrack --ctstate NEW " << q << "\n";
   os << "-A DROVER_OUT -p udp -m conntrack --ctstate NEW " << q << "\n";
+  // Flows older than the rules (the app ran before Drover started) carry no
+  // verdict yet: their next packet is decided once, like a first one.
+  os << "-A DROVER_OUT -p tcp -m conntrack --ctdir ORIGINAL -m connmark --mark 0 " << q << "\n";
+  os << "-A DROVER_OUT -p udp -m conntrack --ctdir ORIGINAL -m connmark --mark 0 " << q << "\n";
   if (!v6)
     os << "-A DROVER_PRE -i lo -p udp -m mark --mark " << hex(mark::redirect_udp) << " -j TPROXY --on-port "
        << p.udp_port << " --on-ip 127.0.0.1 --tproxy-mark " << hex(mark::redirect_udp) << "\n";
@@ -128,6 +132,11 @@ std::string linux_install(const inputs& in, const linux_params& p, family f) {
   os << "-I OUTPUT 1 -j DROVER_NAT\nCOMMIT\n";
 
   os << "*filter\n:DROVER_FLT - [0:0]\n";
+  // nat sees only a flow's first packet: a verdict given to an older flow's
+  // packet is kept here, so its later packets skip the queue. Not a refusal:
+  // it may be "not yet" (Starting), and the flow must be asked again later.
+  for (uint32_t m : {mark::redirect_udp, mark::direct})
+    os << "-A DROVER_FLT -m connmark --mark 0 -m mark --mark " << hex(m) << " -j CONNMARK --save-mark\n";
   os << "-A DROVER_FLT -p tcp -m mark --mark " << hex(mark::refuse) << " -j REJECT --reject-with tcp-reset\n";
   os << "-A DROVER_FLT -m mark --mark " << hex(mark::refuse) << " -j REJECT --reject-with "
      << (v6 ? "icmp6-port-unreachable" : "icmp-port-unreachable") << "\n";

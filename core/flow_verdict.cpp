@@ -18,6 +18,8 @@ const char* to_string(reason r) {
       return "engine not Active";
     case reason::no_udp:
       return "the proxy has no UDP";
+    case reason::opened_before:
+      return "a target's connection opened before Drover";
   }
   return "?";
 }
@@ -31,6 +33,9 @@ decision decide(const facts& f) {
   // A target's IPv6 is refused fast so the app falls back to IPv4 at once.
   if (f.version == packet::ip_version::v6) return {verdict::refuse, reason::ipv6};
   if (!f.active) return {verdict::refuse, reason::not_active};
+  // Its bytes so far went direct; a reset makes the app connect again, and
+  // that connection goes through the proxy.
+  if (f.proto == packet::l4_proto::tcp && f.tcp_established) return {verdict::refuse, reason::opened_before};
   if (f.proto == packet::l4_proto::udp) {
     if (!f.udp_available) return {verdict::refuse, reason::no_udp};
     return {verdict::redirect_udp, reason::none};

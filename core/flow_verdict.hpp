@@ -23,13 +23,16 @@ struct facts {
   bool parsed = false;  ///< IP and TCP/UDP headers were readable
   packet::ip_version version = packet::ip_version::v4;
   packet::l4_proto proto = packet::l4_proto::other;
+  /// A TCP packet of a connection opened before the rules (not its SYN):
+  /// too late to redirect.
+  bool tcp_established = false;
   ownership owner = ownership::unknown;
   bool active = false;         ///< engine Active: targets may be redirected
   bool udp_available = false;  ///< the proxy relays UDP
 };
 
 /// Why a flow was not redirected (or `none`).
-enum class reason { none, unparseable, owner_unknown, not_target, ipv6, not_active, no_udp };
+enum class reason { none, unparseable, owner_unknown, not_target, ipv6, not_active, no_udp, opened_before };
 const char* to_string(reason r);
 
 struct decision {

@@ -27,6 +27,11 @@ facts f(bool parsed, ip_version v, l4_proto p, ownership o, bool active, bool ud
   return x;
 }
 
+facts established(facts x) {
+  x.tcp_established = true;
+  return x;
+}
+
 constexpr auto v4 = ip_version::v4;
 constexpr auto v6 = ip_version::v6;
 constexpr auto tcp = l4_proto::tcp;
@@ -45,6 +50,10 @@ TEST(flow_verdict, table) {
       {"target UDP, TCP-only proxy", f(true, v4, udp, tgt, true, false), verdict::refuse, reason::no_udp},
       {"target TCP, TCP-only proxy", f(true, v4, tcp, tgt, true, false), verdict::redirect_tcp, reason::none},
       {"target TCP while Starting", f(true, v4, tcp, tgt, false, true), verdict::refuse, reason::not_active},
+      {"target TCP opened before Drover", established(f(true, v4, tcp, tgt, true, true)), verdict::refuse,
+       reason::opened_before},
+      {"non-target TCP opened before Drover", established(f(true, v4, tcp, not_tgt, true, true)), verdict::direct,
+       reason::not_target},
       {"target UDP while Reconnecting", f(true, v4, udp, tgt, false, true), verdict::refuse, reason::not_active},
       {"target IPv6 TCP", f(true, v6, tcp, tgt, true, true), verdict::refuse, reason::ipv6},
       {"target IPv6 UDP", f(true, v6, udp, tgt, true, true), verdict::refuse, reason::ipv6},

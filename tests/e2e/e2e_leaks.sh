@@ -389,7 +389,49 @@ case_introduced() {
   assert_no_target_leak
 }
 
-CASES=${LEAK_CASES:-quic_first dns_padded tfo ipv6_udp unconnected unconnected_apps tcp_only late_proxy oversized unreachable burst udp_no_reply introduced}
+case_opened_before() {
+  echo "a target's UDP flow and TCP connection opened before drover run go through the proxy (or are reset) once Active"
+  start_dante none
+  write_config "$CONF"
+  # A host firewall tracks connections already (as on most machines): the
+  # early flows have conntrack entries before Drover's rules exist.
+  in_c iptables -w -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+  # Discord already running when Drover starts: a voice socket sending and
+  # a chat connection open, both direct for now (no engine yet).
+  case_bg "$E2E_DIR/early-udp.out" in_c "$T" udprate "$IP_F" 7001 20 9 64
+  case_bg "$E2E_DIR/early-tcp.out" in_c "$TPY" "$UDP_CLIENT" tcplong "$IP_F" 7000 9
+  local tcp_pid=$BG_PID m
+  sleep 1
+  [ "$(far_udp_since 0 "$IP_C" 7001 | count_lines)" -ge 5 ] || fail "the early UDP flow is not running"
+  local start_mark
+  start_mark=$(far_mark)
+  start_engine "$CONF"
+  wait_state Active 10
+  # What went direct before the engine ran is not a leak; from Active on,
+  # nothing may (the runner's leak check starts here too).
+  leak_mark
+  echo "$LEAK_FAR_FROM $LEAK_DNS_FROM" >"$E2E_DIR/case-leak-mark"
+  local active_mark
+  active_mark=$(far_mark)
+  sleep 0.5  # the flows' next packets meet the rules
+  m=$(far_mark)
+  sleep 3
+  local udp_direct udp_proxied
+  udp_direct=$(far_udp_since "$active_mark" "$IP_C" 7001 | count_lines)
+  udp_proxied=$(far_udp_since "$m" "$IP_P" 7001 | count_lines)
+  note "after Active: the early UDP flow's datagrams $udp_proxied via the proxy, $udp_direct direct"
+  [ "$udp_direct" = 0 ] || fail "$udp_direct datagrams of the early UDP flow still went direct while Active"
+  [ "$udp_proxied" -ge 20 ] || fail "the early UDP flow did not go through the proxy ($udp_proxied datagrams)"
+  [ -z "$(far_since "$m" | awk -v ip="$IP_C" '$1 == "tcp" && $2 == ip')" ] || fail "a TCP connection went direct while Active"
+  wait "$tcp_pid" || true
+  note "the early TCP connection: $(cat "$E2E_DIR/early-tcp.out")"
+  grep -qE "reconnects=[1-9]" "$E2E_DIR/early-tcp.out" || fail "the early TCP connection was not reset: $(cat "$E2E_DIR/early-tcp.out")"
+  [ "$(far_since "$start_mark" | awk -v ip="$IP_P" '$1 == "tcp" && $2 == ip' | count_lines)" -ge 1 ] ||
+    fail "the reconnected TCP connection did not come through the proxy"
+  in_c iptables -w -D INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+}
+
+CASES=${LEAK_CASES:-quic_first dns_padded tfo ipv6_udp unconnected unconnected_apps tcp_only late_proxy oversized unreachable burst udp_no_reply introduced opened_before}
 FAILED=()
 for c in $CASES; do
   leak_mark
@@ -398,7 +440,12 @@ for c in $CASES; do
   (set -e; "case_$c")
   rc=$?
   set -e
-  # The case's own lines of the peer logs, checked whatever happened to it.
+  # The case's own lines of the peer logs, checked whatever happened to it
+  # (from where the case says the engine took over, if it says so).
+  if [ -f "$E2E_DIR/case-leak-mark" ]; then
+    read -r LEAK_FAR_FROM LEAK_DNS_FROM <"$E2E_DIR/case-leak-mark"
+    rm -f "$E2E_DIR/case-leak-mark"
+  fi
   leaks=$(target_leaks)
   if [ -n "$leaks" ]; then
     echo "  LEAK in $c: $(wc -l <<<"$leaks") direct peer(s) from a target:" >&2

@@ -7,6 +7,8 @@ tests under a target name (a copy of the python interpreter called
   asyncio IP PORT1 PORT2 ROUNDS   asyncio's datagram endpoint, no remote_addr
   first   IP PORT SIZE COUNT      asyncio, connected (remote_addr), first
                                   datagram SIZE bytes (QUIC sends >= 1,200)
+  tcplong IP PORT SECS            one TCP connection echoing a line every
+                                  100 ms; connects again when it is reset
   introduced IP PORT              one unconnected socket asks PORT, hears
                                   from another port of the peer (as ICE /
                                   STUN change requests do) and answers there
@@ -143,6 +145,30 @@ def introduced(ip, port):
     return report(data == b"hello new peer" and back == peer, peer=f"{peer[0]}:{peer[1]}")
 
 
+def tcp_long(ip, port, secs):
+    # An app's long-lived connection (a chat gateway): on a reset it
+    # connects again, as real clients do.
+    import time
+    end = time.monotonic() + secs
+    reconnects = echoes = 0
+    s = None
+    while time.monotonic() < end:
+        try:
+            if s is None:
+                s = socket.create_connection((ip, port), timeout=2)
+            s.sendall(b"ping\n")
+            if s.recv(64) != b"ping\n":
+                raise OSError("short echo")
+            echoes += 1
+        except OSError:
+            if s is not None:
+                s.close()
+                reconnects += 1
+            s = None
+        time.sleep(0.1)
+    return report(echoes > 0, reconnects=reconnects, echoes=echoes)
+
+
 def main(argv):
     if len(argv) < (4 if len(argv) > 1 and argv[1] == "introduced" else 5):
         print(__doc__, file=sys.stderr)
@@ -150,6 +176,8 @@ def main(argv):
     mode, ip = argv[1], argv[2]
     if mode == "introduced":
         return introduced(ip, int(argv[3]))
+    if mode == "tcplong":
+        return tcp_long(ip, int(argv[3]), float(argv[4]))
     if mode == "sendto":
         return plain_sendto(ip, [int(argv[3]), int(argv[4])], int(argv[5]) if len(argv) > 5 else 5)
     if mode == "asyncio":
