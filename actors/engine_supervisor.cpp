@@ -224,7 +224,7 @@ void apply(self_ptr self, fsm::event e, const std::string& cause) {
   st.m = out.next;
   bool active = st.m.current == fsm::state::active;
   if (active && !was_active) {
-    st.active_since = st.last_rx_change = now(self);
+    st.active_since = st.last_rx_change = st.last_udp_check = now(self);
     // Watch the proxy while Active: its loss is noticed at once.
     st.monitor =
         watched(self, st.env->spawn_monitor(self->system(), st.shared->get_config().proxy, me(self), !st.m.no_udp));
@@ -250,6 +250,17 @@ void heartbeat(self_ptr self) {
   auto cfg = st.shared->get_config();
   self->delayed_send(self, cfg.engine.heartbeat_interval, heartbeat_atom_v);
   if (st.m.current != fsm::state::active) return;
+  if (st.flow_error_at && now(self) - *st.flow_error_at >= std::chrono::minutes(1)) {
+    st.flow_error_at.reset();
+    st.m.last_error.clear();
+    st.shared->publish_status(make_snapshot(self), st.active_since);
+  }
+  // Without UDP (none at the last check): try it again every 30 s, so a
+  // relay that was blocked at boot does not keep voice off until a restart.
+  if (st.m.no_udp && now(self) - st.last_udp_check >= seconds(30)) {
+    st.last_udp_check = now(self);
+    st.env->probe(self->system(), cfg.proxy, me(self), st.generation);
+  }
   if (st.m.detail != "reopening driver") {
     auto gen = st.generation;
     self->request(st.keeper, caf::infinite, intact_atom_v).then([self, gen](bool intact) {
@@ -322,6 +333,9 @@ void reload_config(self_ptr self) {
     apply(self, fsm::event::restart, "config changed");
   } else {
     spdlog::info("config: reloaded");
+    // New timeouts apply to the next flow at once, a new udp_check to the
+    // next probe.
+    use_upstream(self, st.last_upstream);
     publish(self);
   }
 }
@@ -343,6 +357,13 @@ void on_probe(self_ptr self, const probe_result& r) {
     }
     return apply(self, r.unreachable ? fsm::event::proxy_unreachable : fsm::event::checks_failed,
                  "health check failed: " + r.failure);
+  }
+  if (st.m.current == fsm::state::active && st.m.no_udp && tcp && udp) {
+    spdlog::info("the proxy relays UDP again: voice goes through it");
+    stop_child(self, st.monitor);
+    apply(self, fsm::event::checks_ok);
+    st.monitor = watched(self, st.env->spawn_monitor(self->system(), st.shared->get_config().proxy, me(self), true));
+    return;
   }
   if (st.m.current != fsm::state::reconnecting) return;
   if (!tcp) return apply(self, fsm::event::proxy_unreachable, r.failure);
@@ -439,8 +460,10 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
               held_back ? " (" + std::to_string(held_back) + " flow failures before this one not logged)" : "");
         if (f.unreachable && st.m.current == fsm::state::active)
           return apply(self, fsm::event::proxy_unreachable, f.message);
+        if (st.m.current == fsm::state::active) st.flow_error_at = now(self);
         if (st.m.current == fsm::state::active && st.m.last_error != f.message) {
           st.m.last_error = f.message;
+          st.flow_error_at = now(self);
           // Not a state change for watchers, but status must show it.
           st.shared->publish_status(make_snapshot(self), st.active_since);
         }

@@ -46,6 +46,7 @@ struct supervisor_state {
   upstream_monitor_actor monitor;
   fsm::clock::time_point active_since{};
   fsm::clock::time_point last_rx_change{};
+  fsm::clock::time_point last_udp_check{};  ///< Active without UDP: when UDP was last tried again
   uint64_t last_rx = 0;
   uint64_t generation = 0;                               ///< bumps on every (re)start: stale replies are dropped
   std::optional<fsm::clock::time_point> route_deadline;  ///< resuming: waiting for a default route
@@ -54,6 +55,9 @@ struct supervisor_state {
   /// Per-flow failures (a destination the proxy refuses, retried by the
   /// app): a few a minute reach the log, with a count of the others.
   log_gate flow_failures{5, std::chrono::minutes(1)};
+  /// When last_error last came from one flow's failure: it is cleared after
+  /// a minute without another, so status does not keep an old complaint.
+  std::optional<fsm::clock::time_point> flow_error_at;
   static inline const char* name = "engine_supervisor";
 };
 

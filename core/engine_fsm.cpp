@@ -168,6 +168,8 @@ outcome transition(const machine& m, event e, clock::time_point now, const std::
         return b.go(state::active, "reopening driver").act({action::schedule_reopen}).done();
       }
       if (e == event::driver_reopened) return builder(m).go(state::active, m.no_udp ? no_udp_detail : "").done();
+      // The proxy relays UDP again (checked now and then while without it).
+      if (e == event::checks_ok && m.no_udp) return to_active(m, true);
       if (e == event::driver_gone) return to_failed(m, cause);
       if (e == event::sleep) {
         builder b(m);

@@ -51,7 +51,7 @@ enum class holder_answer { pid_known, refused, other };
 // Asks the holder who it is: connecting is enough, SO_PEERCRED carries the
 // pid the holder had when it started listening. Non-blocking, so a holder
 // that never accepts cannot stall us.
-holder_answer ask_holder(const sockaddr_un& sa, socklen_t len, pid_t& pid, int& err) {
+holder_answer ask_holder(const sockaddr_un& sa, socklen_t len, pid_t& pid, uid_t& uid, int& err) {
   fd_guard c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (c.get() < 0) {
     err = errno;
@@ -68,6 +68,7 @@ holder_answer ask_holder(const sockaddr_un& sa, socklen_t len, pid_t& pid, int& 
     return holder_answer::other;
   }
   pid = cred.pid;
+  uid = cred.uid;
   return holder_answer::pid_known;
 }
 
@@ -96,8 +97,15 @@ result<std::unique_ptr<single_instance>> single_instance::acquire(const std::str
     if (errno != EADDRINUSE)
       return make_error("lock", std::string("cannot take the engine lock: ") + std::strerror(errno));
     pid_t pid = 0;
-    switch (ask_holder(sa, len, pid, err)) {
+    uid_t uid = 0;
+    switch (ask_holder(sa, len, pid, uid, err)) {
       case holder_answer::pid_known:
+        // An engine runs as root; any user can bind the name first, though,
+        // and that must not pass for a running engine.
+        if (::geteuid() == 0 && uid != 0)
+          return make_error("lock_squatted", "the engine lock @" + name + " is held by pid " + std::to_string(pid) +
+                                                 " of uid " + std::to_string(uid) +
+                                                 ", not an engine: stop that process and start again");
         // pid 0: the holder is in a PID namespace we cannot see into.
         return make_error("already_running", pid > 0 ? "already running (pid " + std::to_string(pid) + ")"
                                                      : std::string("already running (in another PID namespace)"));

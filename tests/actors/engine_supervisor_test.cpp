@@ -331,7 +331,22 @@ TEST_F(supervisor_test, tcp_only_proxy_is_active_with_udp_refused) {
   EXPECT_TRUE(shared->active);
   EXPECT_FALSE(shared->udp_available) << "target UDP is refused";
   EXPECT_EQ(world.tcp_only_monitors, 1) << "no association to hold: the monitor checks TCP";
-  // A proxy that relays UDP again after a reconnect: UDP comes back.
+  // UDP unblocked at the proxy: found within 30 s while staying Active.
+  size_t probes = world.probes.size();
+  advance(25s);
+  EXPECT_EQ(world.probes.size(), probes);
+  advance(10s);
+  ASSERT_EQ(world.probes.size(), probes + 1) << "UDP is tried again while Active";
+  answer_probe(true);
+  EXPECT_EQ(status().state, "Active");
+  EXPECT_EQ(status().detail, "");
+  EXPECT_TRUE(shared->udp_available);
+  EXPECT_EQ(world.monitors, 2) << "the monitor now holds a UDP association";
+  // Lost again at a reconnect, then back: UDP comes back.
+  send(upstream_failure{"health", "gone", true});
+  advance(1s);
+  answer_probe_tcp_only();
+  EXPECT_FALSE(shared->udp_available);
   send(upstream_failure{"health", "gone", true});
   advance(1s);
   answer_probe(true);
@@ -349,6 +364,17 @@ TEST_F(supervisor_test, status_is_published_for_the_control_channel) {
   EXPECT_EQ(shared->status().bytes_in, 7u) << "counters are live";
   send(stop_atom_v);
   EXPECT_EQ(shared->status().state, "Idle");
+}
+
+TEST_F(supervisor_test, one_flows_failure_leaves_last_error_after_a_quiet_minute) {
+  go_active();
+  send(upstream_failure{"request", "198.18.0.3:9: connection refused by the destination", false});
+  EXPECT_EQ(status().last_error, "198.18.0.3:9: connection refused by the destination");
+  EXPECT_EQ(status().state, "Active") << "one destination's refusal is not the proxy's failure";
+  advance(30s);
+  EXPECT_FALSE(shared->status().last_error.empty());
+  advance(35s);
+  EXPECT_EQ(shared->status().last_error, "") << "cleared after a minute without another";
 }
 
 }  // namespace

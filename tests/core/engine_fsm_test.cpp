@@ -147,6 +147,11 @@ TEST(engine_fsm, tcp_only_proxy_runs_active_and_says_why) {
   auto lost = transition(o.next, event::driver_lost, t0 + 1s, "gone");
   auto reopened = transition(lost.next, event::driver_reopened, t0 + 3s);
   EXPECT_EQ(reopened.next.detail, no_udp_detail);
+  // UDP found working again while Active: back to full Active at once.
+  auto back = transition(reopened.next, event::checks_ok, t0 + 4s);
+  EXPECT_EQ(back.next.current, state::active);
+  EXPECT_FALSE(back.next.no_udp);
+  EXPECT_EQ(back.next.detail, "");
   auto down = transition(reopened.next, event::proxy_unreachable, t0 + 5s, "refused");
   auto healthy = transition(down.next, event::proxy_healthy, t0 + 6s);
   EXPECT_FALSE(healthy.next.no_udp);

@@ -199,4 +199,18 @@ for args in "status" "status --json" "status" "status --watch"; do
   [ "$rc" -eq 1 ] || fail "drover $args exited $rc on an answer without a valid state: $out"
   grep -q "sent no valid state" <<<"$out" || fail "drover $args does not say what is wrong: $out"
 done
+echo "the engine lock held by an unprivileged user is named as such, not as a running engine"
+bg "$E2E_DIR/squat.log" in_c setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c '
+import socket, time
+s = socket.socket(socket.AF_UNIX)
+s.bind("\0drover-engine")
+s.listen()
+time.sleep(30)
+'
+for _ in $(seq 1 100); do in_c ss -xl | grep -q "@drover-engine" && break; sleep 0.02; done
+other_run "$NS_C" "$E2E_DIR/run-squat"
+expect_exit1 3000 "not an engine"
+grep -q "uid $(id -u nobody)" <<<"$RUN_OUT" || fail "the squatter's uid is not named: $RUN_OUT"
+[ -z "$(drover_leftovers)" ] || fail "rules installed while the lock was not ours"
+kill "$BG_PID" 2>/dev/null || true
 echo "PASS"
