@@ -431,7 +431,41 @@ case_opened_before() {
   in_c iptables -w -D INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 }
 
-CASES=${LEAK_CASES:-quic_first dns_padded tfo ipv6_udp unconnected unconnected_apps tcp_only late_proxy oversized unreachable burst udp_no_reply introduced opened_before}
+case_ipv6_proxy() {
+  echo "item 12: a proxy given as an IPv6 literal carries targets' TCP and UDP (ASSOCIATE in its family)"
+  local conf=$E2E_DIR/danted-1086.conf m
+  cat >"$conf" <<DANTE
+logoutput: $E2E_DIR/danted-1086.log
+internal: fd77::2 port = 1086
+external: $IP_P
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {
+  from: 0/0 to: 0/0
+}
+socks pass {
+  from: 0/0 to: 0/0
+  command: connect udpassociate udpreply
+}
+DANTE
+  case_bg "$E2E_DIR/danted-1086.out" in_p danted -f "$conf"
+  wait_port in_p fd77::2 1086
+  write_config "$E2E_DIR/v6proxy.toml"
+  sed -i 's/^host = .*/host = "fd77::2"/; s/^port = .*/port = 1086/' "$E2E_DIR/v6proxy.toml"
+  active_engine "$E2E_DIR/v6proxy.toml"
+  field_is udp_available True
+  m=$(far_mark)
+  in_c "$T" http "$IP_F" 8080 / >/dev/null || fail "target HTTP through the IPv6 proxy failed"
+  in_c "$T" udp "$IP_F" 7001 50 >/dev/null || fail "target UDP through the IPv6 proxy failed"
+  in_c "$T" udpmulti "$IP_F" 7001 7002 5 >/dev/null || fail "target sendto() to two peers through the IPv6 proxy failed"
+  [ "$(far_since "$m" | awk -v ip="$IP_P" '$1 == "tcp" && $2 == ip' | count_lines)" -ge 1 ] || fail "TCP did not come from the proxy"
+  [ "$(far_udp_since "$m" "$IP_P" 7001 | count_lines)" -ge 50 ] || fail "UDP did not come from the proxy"
+  assert_no_target_leak
+}
+
+CASES=${LEAK_CASES:-quic_first dns_padded tfo ipv6_udp unconnected unconnected_apps tcp_only late_proxy oversized unreachable burst udp_no_reply introduced opened_before ipv6_proxy}
 FAILED=()
 for c in $CASES; do
   leak_mark
