@@ -25,15 +25,26 @@ namespace {
 constexpr size_t period = 65521;
 uint8_t pattern(size_t i) { return static_cast<uint8_t>(((i % period) * 7 + 13) & 0xff); }
 
-int connect_tcp(const char* ip, int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+sockaddr_in addr_of(const char* ip, int port) {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(port));
   inet_pton(AF_INET, ip, &sa.sin_addr);
+  return sa;
+}
+
+// A TCP socket whose reads and writes give up after `ms`.
+int tcp_socket(int ms) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{ms / 1000, (ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+int connect_tcp(const char* ip, int port) {
+  int fd = tcp_socket(10000);
+  sockaddr_in sa = addr_of(ip, port);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
     ::close(fd);
     return -1;
@@ -419,14 +430,8 @@ int tcpprobe(const char* ip, int port, int wait_ms) {
   auto ms = [&] {
     return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(clk::now() - t0).count());
   };
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{wait_ms / 1000, (wait_ms % 1000) * 1000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, ip, &sa.sin_addr);
+  int fd = tcp_socket(wait_ms);
+  sockaddr_in sa = addr_of(ip, port);
   const char* what;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
     what = errno == ECONNREFUSED ? "refused" : errno == EINPROGRESS || errno == EAGAIN ? "timeout" : "connect_error";
@@ -486,10 +491,7 @@ int tcpstorm(const char* ip, int port, int ms) {
 // new flow, so it catches any moment in which new flows are not captured
 // (a TCP client would sit out such a moment in SYN retransmission).
 int udpstorm(const char* ip, int port, int ms) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, ip, &sa.sin_addr);
+  sockaddr_in sa = addr_of(ip, port);
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   int n = 0;
   while (std::chrono::steady_clock::now() < end) {
