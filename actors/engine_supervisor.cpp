@@ -149,14 +149,20 @@ void open_when_routed(self_ptr self) {
   open_divert(self);
 }
 
+// What `status` answers from (the control channel never asks the actor).
+status_snapshot share_status(self_ptr self) {
+  auto snap = make_snapshot(self);
+  self->state.shared->publish_status(snap, self->state.active_since);
+  return snap;
+}
+
 void publish(self_ptr self) {
   auto& st = self->state;
   auto line = wall_time() + " " + fsm::to_string(st.m.current) + (st.m.detail.empty() ? "" : " (" + st.m.detail + ")");
   st.history.push_back(line);
   if (st.history.size() > 50) st.history.erase(st.history.begin());
   spdlog::info("engine: {}{}", line.substr(20), st.m.last_error.empty() ? "" : " — " + st.m.last_error);
-  auto snap = make_snapshot(self);
-  st.shared->publish_status(snap, st.active_since);
+  auto snap = share_status(self);
   if (st.opts.on_change) st.opts.on_change(snap);
 }
 
@@ -221,15 +227,16 @@ void apply(self_ptr self, fsm::event e, const std::string& cause) {
   auto& st = self->state;
   auto out = fsm::transition(st.m, e, now(self), cause, st.backoff);
   bool was_active = st.m.current == fsm::state::active;
+  bool had_udp = !st.m.no_udp;
   st.m = out.next;
   bool active = st.m.current == fsm::state::active;
-  if (active && !was_active) {
-    st.active_since = st.last_rx_change = st.last_udp_check = now(self);
-    // Watch the proxy while Active: its loss is noticed at once.
+  if (active && !was_active) st.active_since = st.last_rx_change = st.last_udp_check = now(self);
+  // Watch the proxy while Active (its loss is noticed at once), the way
+  // its UDP allows: a new watch when that changes.
+  if (!active || !was_active || had_udp == st.m.no_udp) stop_child(self, st.monitor);
+  if (active && !st.monitor)
     st.monitor =
         watched(self, st.env->spawn_monitor(self->system(), st.shared->get_config().proxy, me(self), !st.m.no_udp));
-  }
-  if (!active && was_active) stop_child(self, st.monitor);
   // Targets are redirected only while Active; otherwise refused. UDP only
   // when the proxy relays it.
   st.shared->udp_available.store(!st.m.no_udp, std::memory_order_release);
@@ -253,7 +260,7 @@ void heartbeat(self_ptr self) {
   if (st.flow_error_at && now(self) - *st.flow_error_at >= std::chrono::minutes(1)) {
     st.flow_error_at.reset();
     st.m.last_error.clear();
-    st.shared->publish_status(make_snapshot(self), st.active_since);
+    share_status(self);
   }
   // Without UDP (none at the last check): try it again every 30 s, so a
   // relay that was blocked at boot does not keep voice off until a restart.
@@ -346,28 +353,24 @@ void on_probe(self_ptr self, const probe_result& r) {
   auto& st = self->state;
   if (r.generation != st.generation) return;  // a probe of an earlier start
   bool tcp = r.ok || r.tcp_ok, udp = r.ok || r.udp_ok;
-  auto addrs = parse_addresses(r.addresses, st.shared->get_config().proxy.port);
   if (tcp && !udp) spdlog::warn("the proxy relays no UDP, voice will not work: {}", r.udp_failure);
-  auto ok_event = udp ? fsm::event::checks_ok : fsm::event::checks_ok_no_udp;
-  if (st.m.current == fsm::state::starting) {
-    if (tcp) {
-      use_upstream(self, addrs);
-      use_pipelining(self, r.pipelining);
-      return apply(self, ok_event);
+  if (st.m.current == fsm::state::active) {
+    // The retry while Active without UDP: back to full Active once it works.
+    if (st.m.no_udp && tcp && udp) {
+      spdlog::info("the proxy relays UDP again: voice goes through it");
+      apply(self, fsm::event::checks_ok);
     }
+    return;
+  }
+  bool starting = st.m.current == fsm::state::starting;
+  if (!starting && st.m.current != fsm::state::reconnecting) return;
+  if (!tcp) {
+    if (!starting) return apply(self, fsm::event::proxy_unreachable, r.failure);
     return apply(self, r.unreachable ? fsm::event::proxy_unreachable : fsm::event::checks_failed,
                  "health check failed: " + r.failure);
   }
-  if (st.m.current == fsm::state::active && st.m.no_udp && tcp && udp) {
-    spdlog::info("the proxy relays UDP again: voice goes through it");
-    stop_child(self, st.monitor);
-    apply(self, fsm::event::checks_ok);
-    st.monitor = watched(self, st.env->spawn_monitor(self->system(), st.shared->get_config().proxy, me(self), true));
-    return;
-  }
-  if (st.m.current != fsm::state::reconnecting) return;
-  if (!tcp) return apply(self, fsm::event::proxy_unreachable, r.failure);
-  if (proxy_moved(self, addrs)) {
+  auto addrs = parse_addresses(r.addresses, st.shared->get_config().proxy.port);
+  if (!starting && proxy_moved(self, addrs)) {
     // M-5: the host name now points elsewhere (DDNS); rules and relays
     // were built for the old address.
     spdlog::info("proxy {} has a new address, restarting onto it", st.shared->get_config().proxy.host);
@@ -376,7 +379,8 @@ void on_probe(self_ptr self, const probe_result& r) {
   }
   use_upstream(self, addrs);
   use_pipelining(self, r.pipelining);
-  apply(self, udp ? fsm::event::proxy_healthy : fsm::event::checks_ok_no_udp);
+  if (!udp) return apply(self, fsm::event::checks_ok_no_udp);
+  apply(self, starting ? fsm::event::checks_ok : fsm::event::proxy_healthy);
 }
 
 }  // namespace
@@ -438,7 +442,7 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
     st.keeper = self->spawn<caf::detached + caf::linked>(rules_keeper, st.env, st.shared);
   else
     st.keeper = self->spawn<caf::linked>(rules_keeper, st.env, st.shared);
-  st.shared->publish_status(make_snapshot(self), {});
+  share_status(self);
   self->delayed_send(self, st.shared->get_config().engine.heartbeat_interval, heartbeat_atom_v);
   return {
       [self](start_atom) { apply(self, fsm::event::start); },
@@ -460,13 +464,11 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
               held_back ? " (" + std::to_string(held_back) + " flow failures before this one not logged)" : "");
         if (f.unreachable && st.m.current == fsm::state::active)
           return apply(self, fsm::event::proxy_unreachable, f.message);
-        if (st.m.current == fsm::state::active) st.flow_error_at = now(self);
-        if (st.m.current == fsm::state::active && st.m.last_error != f.message) {
-          st.m.last_error = f.message;
-          st.flow_error_at = now(self);
-          // Not a state change for watchers, but status must show it.
-          st.shared->publish_status(make_snapshot(self), st.active_since);
-        }
+        if (st.m.current != fsm::state::active) return;
+        st.flow_error_at = now(self);
+        if (st.m.last_error == f.message) return;
+        st.m.last_error = f.message;
+        share_status(self);  // not a state change for watchers, but status must show it
       },
       [self](divert_lost& d) {
         stop_child(self, self->state.reader);

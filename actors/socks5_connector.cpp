@@ -117,15 +117,11 @@ struct opener : std::enable_shared_from_this<opener> {
     auto self = shared_from_this();
     sock.async_read_some(asio::buffer(buf), [self](asio::error_code e, size_t n) {
       if (e) {
-        if (self->requested) {
-          std::string why = self->timed_out ? "no answer within " + std::to_string(self->reply_timeout.count()) + " ms"
-                            : e == asio::error::eof ? "the proxy closed the connection"
-                                                    : e.message();
+        std::string why = !self->timed_out  ? (e == asio::error::eof ? "the proxy closed the connection" : e.message())
+                          : self->requested ? "no answer within " + std::to_string(self->reply_timeout.count()) + " ms"
+                                            : "the proxy did not answer in time";
+        if (self->requested)
           return self->fail("request", "the proxy could not reach " + self->target_text + ": " + why, false);
-        }
-        std::string why = self->timed_out         ? "the proxy did not answer in time"
-                          : e == asio::error::eof ? "the proxy closed the connection"
-                                                  : e.message();
         // Silence or a hang-up before our request: the proxy is not serving.
         return self->fail(socks5::to_string(self->hs.current_phase()), why, true);
       }

@@ -53,45 +53,43 @@ void poll_tcp(watcher* w, const config::proxy_section& proxy, const supervisor_a
   }
 }
 
+// A UDP association held open: its control connection closing is the
+// proxy going away.
+void hold_association(watcher* w, const config::proxy_section& proxy, const supervisor_actor& parent) {
+  int failures = 0;
+  while (!w->stop) {
+    auto watch = std::make_unique<platform::upstream_watch>();
+    auto st = watch->open(proxy, std::max(proxy.tcp_connect_timeout, proxy.udp_associate_timeout));
+    if (w->stop) return;
+    if (!st) {
+      // One quick retry: an association the proxy closed for being idle
+      // is not an outage.
+      if (++failures >= 2) {
+        caf::anon_send(parent, upstream_failure{"health", st.err().message, true});
+        return;
+      }
+      continue;
+    }
+    failures = 0;
+    {
+      std::lock_guard<std::mutex> g(w->mu);
+      if (w->stop) return;  // the destructor set stop before it could cancel us
+      w->current = std::move(watch);
+    }
+    w->current->wait_closed();
+    std::lock_guard<std::mutex> g(w->mu);
+    w->current.reset();
+  }
+}
+
 }  // namespace
 
 upstream_monitor_actor::behavior_type upstream_monitor(upstream_monitor_actor::pointer self,
                                                        config::proxy_section proxy, supervisor_actor parent, bool udp) {
   report_exceptions(self);
   auto w = std::make_shared<watcher>();
-  auto* raw = w.get();
-  if (!udp) {
-    w->thread = std::thread([raw, proxy, parent] { poll_tcp(raw, proxy, parent); });
-    self->attach_functor([w]() mutable { w.reset(); });
-    return {[self](close_atom) { self->quit(); }};
-  }
-  w->thread = std::thread([raw, proxy, parent] {
-    int failures = 0;
-    while (!raw->stop) {
-      auto watch = std::make_unique<platform::upstream_watch>();
-      auto st = watch->open(proxy, std::max(proxy.tcp_connect_timeout, proxy.udp_associate_timeout));
-      if (raw->stop) return;
-      if (!st) {
-        // One quick retry: an association the proxy closed for being idle
-        // is not an outage.
-        if (++failures >= 2) {
-          caf::anon_send(parent, upstream_failure{"health", st.err().message, true});
-          return;
-        }
-        continue;
-      }
-      failures = 0;
-      {
-        std::lock_guard<std::mutex> g(raw->mu);
-        if (raw->stop) return;  // the destructor set stop before it could cancel us
-        raw->current = std::move(watch);
-      }
-      raw->current->wait_closed();
-      std::lock_guard<std::mutex> g(raw->mu);
-      raw->current.reset();
-    }
-  });
-  // On exit: cancel the association and join the thread.
+  w->thread = std::thread(udp ? hold_association : poll_tcp, w.get(), proxy, parent);
+  // On exit: cancel the association (or the TCP checks) and join the thread.
   self->attach_functor([w]() mutable { w.reset(); });
   return {
       [self](close_atom) { self->quit(); },

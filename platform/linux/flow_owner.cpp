@@ -174,12 +174,9 @@ class linux_flow_owner final : public flow_owner {
   // The inode of the socket that sent `v`, 0 if none is found.
   uint32_t socket_of(const packet::view& v) {
     uint8_t proto = v.proto == packet::l4_proto::tcp ? IPPROTO_TCP : IPPROTO_UDP;
-    std::vector<int> families;
-    if (v.version == packet::ip_version::v4)
-      families = {AF_INET, AF_INET6};
-    else
-      families = {AF_INET6};
-    for (int fam : families) {
+    for (int fam : {AF_INET, AF_INET6}) {
+      // IPv4 may come from an AF_INET socket or a dual-stack AF_INET6 one.
+      if (fam == AF_INET && v.version != packet::ip_version::v4) continue;
       // Exact lookup first (TCP: works in SYN_SENT; UDP: the receive lookup,
       // which also finds unconnected sockets), then a dump by our port.
       uint32_t inode = lookup_inode(nl_.fd(), {fam, proto, false, sockid(v, fam)});

@@ -30,13 +30,14 @@ endpoint from_sockaddr(const sockaddr_storage& ss) {
   return endpoint::v4(ip, ntohs(a.sin_port));
 }
 
-}  // namespace
-
-status set_own_mark(native_socket s) {
-  uint32_t m = filter::mark::own;
+status set_mark(native_socket s, uint32_t m) {
   if (::setsockopt(s, SOL_SOCKET, SO_MARK, &m, sizeof m) < 0) return os_error("SO_MARK");
   return ok();
 }
+
+}  // namespace
+
+status set_own_mark(native_socket s) { return set_mark(s, filter::mark::own); }
 
 status set_receive_buffer(native_socket s, int bytes) {
   // SO_RCVBUFFORCE ignores net.core.rmem_max (needs CAP_NET_ADMIN, which
@@ -102,9 +103,8 @@ raw_sender::~raw_sender() {
 status raw_sender::open() {
   fd_ = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
   if (fd_ < 0) return os_error("raw socket");
-  uint32_t m = filter::mark::own_reply;
-  if (::setsockopt(fd_, SOL_SOCKET, SO_MARK, &m, sizeof m) < 0) return os_error("SO_MARK");
-  return ok();
+  // Not own (0x7): its packets are not tracked either, see mark::own_reply.
+  return set_mark(fd_, filter::mark::own_reply);
 }
 
 status raw_sender::send(const std::vector<uint8_t>& pkt, const endpoint& to) {
