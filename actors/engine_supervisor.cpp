@@ -259,8 +259,10 @@ void heartbeat(self_ptr self) {
   if (st.m.current != fsm::state::active) return;
   if (st.flow_error_at && now(self) - *st.flow_error_at >= std::chrono::minutes(1)) {
     st.flow_error_at.reset();
-    st.m.last_error.clear();
-    share_status(self);
+    if (st.m.last_error == st.flow_error) {
+      st.m.last_error.clear();
+      share_status(self);
+    }
   }
   // Without UDP (none at the last check): try it again every 30 s, so a
   // relay that was blocked at boot does not keep voice off until a restart.
@@ -466,6 +468,7 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
           return apply(self, fsm::event::proxy_unreachable, f.message);
         if (st.m.current != fsm::state::active) return;
         st.flow_error_at = now(self);
+        st.flow_error = f.message;
         if (st.m.last_error == f.message) return;
         st.m.last_error = f.message;
         share_status(self);  // not a state change for watchers, but status must show it

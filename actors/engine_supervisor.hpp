@@ -55,8 +55,10 @@ struct supervisor_state {
   /// Per-flow failures (a destination the proxy refuses, retried by the
   /// app): a few a minute reach the log, with a count of the others.
   log_gate flow_failures{5, std::chrono::minutes(1)};
-  /// When last_error last came from one flow's failure: it is cleared after
-  /// a minute without another, so status does not keep an old complaint.
+  /// The last flow failure and when it came: it leaves last_error after a
+  /// minute without another (if nothing else took its place meanwhile), so
+  /// status does not keep an old complaint.
+  std::string flow_error;
   std::optional<fsm::clock::time_point> flow_error_at;
   static inline const char* name = "engine_supervisor";
 };

@@ -377,4 +377,17 @@ TEST_F(supervisor_test, one_flows_failure_leaves_last_error_after_a_quiet_minute
   EXPECT_EQ(shared->status().last_error, "") << "cleared after a minute without another";
 }
 
+TEST_F(supervisor_test, clearing_a_flows_failure_leaves_other_errors_alone) {
+  go_active();
+  send(upstream_failure{"request", "198.18.0.3:9: connection refused by the destination", false});
+  // The proxy went away and came back: last_error now says why it went.
+  send(upstream_failure{"health", "control connection closed by the proxy", true});
+  advance(1s);
+  answer_probe(true);
+  ASSERT_EQ(status().state, "Active");
+  advance(65s);
+  EXPECT_EQ(shared->status().last_error, "control connection closed by the proxy")
+      << "only the flow's own complaint is cleared";
+}
+
 }  // namespace
