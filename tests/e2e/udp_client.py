@@ -27,6 +27,32 @@ def payload(tag, size):
     return struct.pack("!II", tag, len(body)) + body[8:]
 
 
+class Tally:
+    """Replies checked against what is awaited: `want` maps a tag to the
+    (address, bytes) it was sent to."""
+
+    def __init__(self):
+        self.received = self.wrong = self.corrupt = 0
+
+    def take(self, want, data, src):
+        tag = struct.unpack("!I", data[:4])[0] if len(data) >= 8 else -1
+        if tag not in want:
+            return
+        if src[:2] != want[tag][0]:
+            self.wrong += 1
+        elif data != want[tag][1]:
+            self.corrupt += 1
+        else:
+            del want[tag]
+            self.received += 1
+
+    def ok(self, sent):
+        return self.received == sent and not self.wrong and not self.corrupt
+
+    def fields(self, sent):
+        return dict(sent=sent, received=self.received, wrong_source=self.wrong, corrupt=self.corrupt)
+
+
 def report(ok, **kw):
     print(("ok" if ok else "fail") + "".join(f" {k}={v}" for k, v in kw.items()), flush=True)
     return 0 if ok else 1
@@ -35,7 +61,8 @@ def report(ok, **kw):
 def plain_sendto(ip, ports, rounds):
     s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(2)
-    sent = received = wrong = corrupt = 0
+    sent = 0
+    got = Tally()
     for r in range(rounds):
         want = {}
         for k, port in enumerate(ports):
@@ -48,19 +75,8 @@ def plain_sendto(ip, ports, rounds):
                 data, src = s.recvfrom(65536)
             except socket.timeout:
                 break
-            tag = struct.unpack("!I", data[:4])[0] if len(data) >= 8 else -1
-            if tag not in want:
-                continue
-            if src[:2] != want[tag][0]:
-                wrong += 1
-                continue
-            if data != want[tag][1]:
-                corrupt += 1
-                continue
-            del want[tag]
-            received += 1
-    return report(received == sent and not wrong and not corrupt, sent=sent, received=received, wrong_source=wrong,
-                  corrupt=corrupt, local_port=s.getsockname()[1])
+            got.take(want, data, src)
+    return report(got.ok(sent), **got.fields(sent), local_port=s.getsockname()[1])
 
 
 class Collector(asyncio.DatagramProtocol):
@@ -86,7 +102,8 @@ async def async_exchange(ip, dests, rounds, first_size, connected):
     else:
         local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
         transport, proto = await loop.create_datagram_endpoint(Collector, local_addr=local, family=family)
-    sent = received = wrong = corrupt = refused = 0
+    sent = refused = 0
+    got = Tally()
     tag = 0
     for r in range(rounds):
         want = {}
@@ -108,21 +125,10 @@ async def async_exchange(ip, dests, rounds, first_size, connected):
             if data is None:
                 refused += isinstance(src, ConnectionRefusedError)
                 continue
-            t = struct.unpack("!I", data[:4])[0] if len(data) >= 8 else -1
-            if t not in want:
-                continue
-            if src[:2] != want[t][0]:
-                wrong += 1
-                continue
-            if data != want[t][1]:
-                corrupt += 1
-                continue
-            del want[t]
-            received += 1
+            got.take(want, data, src)
     port = transport.get_extra_info("sockname")[1]
     transport.close()
-    return report(received == sent and not wrong and not corrupt, sent=sent, received=received, wrong_source=wrong,
-                  corrupt=corrupt, refused=refused, first=first_size, local_port=port)
+    return report(got.ok(sent), **got.fields(sent), refused=refused, first=first_size, local_port=port)
 
 
 def introduced(ip, port):
