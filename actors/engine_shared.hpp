@@ -106,6 +106,17 @@ class engine_shared {
     return upstream_;
   }
 
+  /// A config problem found at start (a broken file: running with
+  /// defaults) stays in status until a good config is loaded; empty: none.
+  void set_config_problem(std::string p) {
+    std::lock_guard<std::mutex> g(mu_);
+    config_problem_ = std::move(p);
+  }
+  std::string config_problem() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return config_problem_;
+  }
+
   /// The supervisor publishes its view on every change; status() answers
   /// from it at once, whatever the supervisor is busy with.
   void publish_status(status_snapshot s, std::chrono::steady_clock::time_point active_since) {
@@ -151,6 +162,7 @@ class engine_shared {
   std::vector<std::pair<uint32_t, std::chrono::steady_clock::time_point>> recent_;  ///< added by add_target
   std::shared_ptr<const upstream_info> upstream_;
   status_snapshot status_;
+  std::string config_problem_;
   std::chrono::steady_clock::time_point active_since_{};
 };
 

@@ -1,6 +1,5 @@
 // The real environment: the OS through platform/, the real child actors.
 #include <ctime>
-#include <fstream>
 
 #include "actors/divert_reader.hpp"
 #include "actors/engine_env.hpp"
@@ -8,6 +7,7 @@
 #include "actors/relay_host.hpp"
 #include "actors/upstream_monitor.hpp"
 #include "platform/routes.hpp"
+#include "platform/safe_file.hpp"
 #include "platform/upstream_probe.hpp"
 
 namespace drover {
@@ -60,11 +60,13 @@ class real_env final : public engine_env {
     });
   }
   std::string write_crash_dump(const std::string& dir, const std::string& text) override {
+    if (dir.empty()) return "nowhere (no usable state directory)";
     std::time_t t = std::time(nullptr);
     char name[64];
     std::strftime(name, sizeof name, "crash-%Y%m%d-%H%M%S.txt", std::localtime(&t));
     std::string path = dir + "/" + name;
-    std::ofstream(path) << text;
+    if (auto st = platform::write_file(path, text, platform::file_mode::shared_with_group); !st)
+      return "nowhere (" + st.err().message + ")";
     return path;
   }
   bool has_default_route() override { return platform::has_default_route(); }

@@ -12,7 +12,9 @@ const char* usage() {
          "  drover status [--json] [--watch]            state of the running engine (--watch: every change)\n"
          "  drover dump   [--out PATH]                  save a diagnostics dump\n"
          "  drover stop                                 stop the running engine\n"
+         "  drover cleanup                              remove the rules a crashed engine left (root)\n"
          "  drover version\n"
+         "signals: SIGHUP reloads the config of a running engine; SIGINT/SIGTERM stop it\n"
          "exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 no running instance\n";
 }
 
@@ -23,11 +25,12 @@ parse_outcome parse_args(int argc, const char* const* argv) {
   o.verb = args[0];
   if (o.verb == "--help" || o.verb == "-h") o.verb = "help";
   if (o.verb == "--version") o.verb = "version";
-  static const std::set<std::string> verbs{"run", "check", "status", "dump", "stop", "version", "help"};
+  static const std::set<std::string> verbs{"run", "check", "status", "dump", "stop", "cleanup", "version", "help"};
   if (!verbs.count(o.verb)) return {std::nullopt, "unknown command '" + o.verb + "'"};
   // Which flags each verb takes; anything else is an error, not ignored.
   std::set<std::string> allowed;
-  if (o.verb == "run") allowed = {"--config", "--no-tray"};
+  // --test-hooks is for the project's tests only (docs/control-protocol.md).
+  if (o.verb == "run") allowed = {"--config", "--no-tray", "--test-hooks"};
   if (o.verb == "check") allowed = {"--config", "--json"};
   if (o.verb == "status") allowed = {"--json", "--watch"};
   if (o.verb == "dump") allowed = {"--out"};
@@ -59,6 +62,8 @@ parse_outcome parse_args(int argc, const char* const* argv) {
       o.watch = true;
     } else if (a == "--no-tray") {
       o.no_tray = true;
+    } else if (a == "--test-hooks") {
+      o.test_hooks = true;
     }
   }
   return {o, ""};

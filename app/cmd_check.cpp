@@ -10,8 +10,15 @@ namespace drover::app {
 
 int cmd_check(const options& o) {
   auto lc = load_config_file(o.config_path);
+  // A file named on the command line is the one the user wants checked: if
+  // it is not there, checking the defaults instead would answer another
+  // question. An unreadable file is an error wherever it is.
   if (lc.missing && o.config_given) {
-    std::fprintf(stderr, "drover: config file not found: %s\n", lc.path.c_str());
+    std::fprintf(stderr, "drover: cannot read config %s: not found\n", lc.path.c_str());
+    return exit_usage;
+  }
+  if (lc.read_error) {
+    std::fprintf(stderr, "drover: %s\n", lc.read_error->c_str());
     return exit_usage;
   }
   if (lc.error) {
@@ -19,7 +26,7 @@ int cmd_check(const options& o) {
     return exit_usage;
   }
   for (auto& w : lc.warnings) std::fprintf(stderr, "drover: warning: %s\n", w.c_str());
-  if (lc.missing) std::fprintf(stderr, "drover: no config at %s; checking the default proxy\n", lc.path.c_str());
+  if (lc.missing) std::fprintf(stderr, "drover: no config at %s: using defaults\n", lc.path.c_str());
   auto& p = lc.cfg.proxy;
   auto rep = platform::probe_upstream(p);
   // A proxy without working UDP still carries chat: say so, the user may
@@ -48,7 +55,7 @@ int cmd_check(const options& o) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("drover check: proxy %s (%s), UDP round trip to %s\n", where.c_str(),
-                p.auth ? ("user " + p.login).c_str() : "no authentication", p.udp_check.to_string().c_str());
+                p.auth ? "username/password authentication" : "no authentication", p.udp_check.to_string().c_str());
     for (auto& s : rep.steps)
       std::printf("  %-19s %-4s %8.1f ms  %s\n", s.name.c_str(), s.ok ? "OK" : "FAIL", s.millis, s.detail.c_str());
     if (rep.ok) {

@@ -4,8 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -14,17 +12,31 @@
 #include "app/status_json.hpp"
 #include "platform/control_socket.hpp"
 #include "platform/paths.hpp"
+#include "platform/safe_file.hpp"
 
 namespace drover::app {
 namespace {
 
-// Sends a request; prints the "no running instance" message on failure.
+// Says why no engine answered; exit 3 (no instance) or 1 (not allowed).
+int no_answer(const error& e) {
+  if (e.code == "permission_denied") {
+    std::fprintf(stderr, "drover: %s\n", e.message.c_str());
+    return exit_failure;
+  }
+  if (e.code != "no_instance") {
+    std::fprintf(stderr, "drover: %s\n", e.message.c_str());
+    return exit_failure;
+  }
+  auto note = stale_rules_note();
+  std::fprintf(stderr, "drover: %s\n", note.empty() ? "no running instance" : note.c_str());
+  return exit_no_instance;
+}
+
+// Sends a request; says why on failure.
 std::optional<std::string> ask(const std::string& request, int& code) {
   auto r = platform::control_request(platform::control_socket_path(), request);
   if (!r) {
-    std::fprintf(stderr, "drover: %s\n",
-                 r.err().code == "no_instance" ? "no running instance" : r.err().message.c_str());
-    code = r.err().code == "no_instance" ? exit_no_instance : exit_failure;
+    code = no_answer(r.err());
     return std::nullopt;
   }
   return *r;
@@ -74,10 +86,7 @@ int cmd_status(const options& o) {
       std::fflush(stdout);
       return true;
     });
-    if (!st) {
-      std::fprintf(stderr, "drover: no running instance\n");
-      return exit_no_instance;
-    }
+    if (!st) return no_answer(st.err());
     return broken ? exit_failure : exit_ok;
   }
   auto r = ask("status", code);
@@ -97,7 +106,8 @@ int cmd_status(const options& o) {
 
 int cmd_stop(const options&) {
   int code = exit_ok;
-  if (!ask("stop", code)) return code;
+  // "quit": the process stops ("stop" would only take the engine to Idle).
+  if (!ask("quit", code)) return code;
   // Wait until the instance has cleaned up and released its socket.
   auto path = platform::control_socket_path();
   for (int i = 0; i < 100; ++i) {
@@ -119,16 +129,18 @@ int cmd_dump(const options& o) {
   if (!j) return exit_failure;
   std::string out = o.out_path;
   if (out.empty()) {
+    auto dir = platform::log_dir();
+    if (!dir) {
+      std::fprintf(stderr, "drover: %s (give --out PATH)\n", dir.err().message.c_str());
+      return exit_failure;
+    }
     std::time_t t = std::time(nullptr);
     char name[64];
     std::strftime(name, sizeof name, "drover-dump-%Y%m%d-%H%M%S.json", std::localtime(&t));
-    std::error_code ec;
-    std::filesystem::create_directories(platform::log_dir(), ec);
-    out = platform::log_dir() + "/" + name;
+    out = *dir + "/" + name;
   }
-  std::ofstream f(out);
-  if (!(f << j->dump(2) << "\n")) {
-    std::fprintf(stderr, "drover: cannot write %s\n", out.c_str());
+  if (auto st = platform::write_file(out, j->dump(2) + "\n", platform::file_mode::shared_with_group); !st) {
+    std::fprintf(stderr, "drover: %s\n", st.err().message.c_str());
     return exit_failure;
   }
   std::printf("%s\n", out.c_str());

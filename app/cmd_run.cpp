@@ -1,5 +1,6 @@
-// `drover run`: the engine in the foreground until stop, SIGINT or SIGTERM.
-#include <spdlog/sinks/rotating_file_sink.h>
+// `drover run`: the engine in the foreground until `drover stop`, SIGINT or
+// SIGTERM; SIGHUP reloads the config. Under systemd (Type=notify) it reports
+// READY once the rules are in place and STATUS on every change.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
@@ -7,7 +8,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <utility>
 
 #include "actors/config_watch.hpp"
@@ -15,33 +15,40 @@
 #include "actors/engine_supervisor.hpp"
 #include "app/commands.hpp"
 #include "app/config_file.hpp"
+#include "app/control_requests.hpp"
 #include "app/status_json.hpp"
 #include "platform/control_socket.hpp"
+#include "platform/log_sink.hpp"
 #include "platform/paths.hpp"
 #include "platform/power.hpp"
 #include "platform/process_table.hpp"
+#include "platform/service_notify.hpp"
 #include "platform/signals.hpp"
 #include "platform/single_instance.hpp"
 
 namespace drover::app {
 namespace {
 
-void setup_logging(const config::config& cfg) {
+// stderr always (the journal under systemd); the log file when its
+// directory and file pass the safety checks. Returns why there is no file.
+std::string setup_logging(const config::config& cfg) {
   std::vector<spdlog::sink_ptr> sinks;
   sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-  std::error_code ec;
-  std::filesystem::create_directories(platform::log_dir(), ec);
-  try {
-    sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
-        platform::log_dir() + "/drover.log", static_cast<size_t>(cfg.ui.log_max_mb) * 1024 * 1024,
-        static_cast<size_t>(cfg.ui.log_backups)));
-  } catch (const spdlog::spdlog_ex&) {
-    // No writable log directory: stderr alone still tells the story.
+  std::string no_file;
+  if (auto dir = platform::log_dir(); !dir) {
+    no_file = dir.err().message;
+  } else if (auto file = platform::make_log_file_sink(*dir, static_cast<size_t>(cfg.ui.log_max_mb) * 1024 * 1024,
+                                                      static_cast<size_t>(cfg.ui.log_backups));
+             !file) {
+    no_file = file.err().message;
+  } else {
+    sinks.push_back(*file);
   }
   auto logger = std::make_shared<spdlog::logger>("drover", sinks.begin(), sinks.end());
   logger->set_level(spdlog::level::from_str(cfg.ui.log_level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+  return no_file;
 }
 
 // Runs `f` on every way out of a scope, return or exception.
@@ -57,57 +64,7 @@ class on_exit {
   F f_;
 };
 
-}  // namespace
-
-int cmd_run(const options& o) {
-  platform::block_stop_signals();
-  auto lc = load_config_file(o.config_path);
-  if (lc.missing && o.config_given) {
-    std::fprintf(stderr, "drover: config file not found: %s\n", lc.path.c_str());
-    return exit_usage;
-  }
-  // One engine per network namespace, decided before anything is cleaned up
-  // or installed: a second run would remove the first one's rules as stale.
-  // Held until the rules are gone.
-  auto lock = platform::single_instance::acquire();
-  if (!lock) {
-    std::fprintf(stderr, "drover: %s\n", lock.err().message.c_str());
-    return exit_failure;
-  }
-  setup_logging(lc.cfg);
-  if (!platform::is_elevated()) {
-    spdlog::error("drover run needs root (it installs netfilter rules and opens NFQUEUE)");
-    return exit_failure;
-  }
-  // Everything that can refuse the start comes before the actor system: an
-  // error then leaves nothing running to wait for (signals are blocked, so a
-  // wait here would be for ever).
-  platform::control_server control;
-  if (auto st = control.listen(platform::control_socket_path()); !st) {
-    spdlog::error("{}", st.err().message);
-    return exit_failure;
-  }
-  std::string config_problem;
-  if (lc.error) {
-    // M-4: a broken file must not stop the engine; say so loudly instead.
-    config_problem = "config error, running with defaults: " + *lc.error;
-    spdlog::warn("{}", config_problem);
-  }
-  for (auto& w : lc.warnings) spdlog::warn("config: {}", w);
-  spdlog::info("drover {} starting: {}", DROVER_VERSION, lc.cfg.describe());
-
-  auto shared = std::make_shared<engine_shared>();
-  shared->set_config(lc.cfg);
-
-  // Two descriptors per flow; 256 kept for the engine itself (probes, the
-  // monitor, rule updates), so running out of them fails new flows, never
-  // the engine.
-  if (auto limit = platform::raise_fd_limit(); limit > 0) {
-    auto cap = limit > 1024 ? (limit - 256) / 2 : limit / 4;
-    shared->max_flows = static_cast<int64_t>(cap);
-    spdlog::info("open-file limit {}: up to {} flows at once", limit, cap);
-  }
-  caf::actor_system_config cfg;
+void configure_scheduler(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::drover>();
   // The control plane is quiet: two workers, and idle workers sleep on their
   // condition variable (woken by new messages) instead of polling.
@@ -121,15 +78,103 @@ int cmd_run(const options& o) {
   // variable.
   cfg.set("work-stealing.aggressive-poll-attempts", 10);
   cfg.set("work-stealing.moderate-poll-attempts", 0);
+}
+
+// Two descriptors per flow; 256 kept for the engine itself (probes, the
+// monitor, rule updates), so running out of them fails new flows, never the
+// engine.
+void limit_flows(engine_shared& shared) {
+  if (auto limit = platform::raise_fd_limit(); limit > 0) {
+    auto cap = limit > 1024 ? (limit - 256) / 2 : limit / 4;
+    shared.max_flows = static_cast<int64_t>(cap);
+    spdlog::info("open-file limit {}: up to {} flows at once", limit, cap);
+  }
+}
+
+// The one line `systemctl status` shows.
+std::string service_line(const status_snapshot& s) {
+  std::string line = s.state;
+  if (!s.detail.empty()) line += ": " + s.detail;
+  if (s.state != "Active" && !s.last_error.empty()) line += " (" + s.last_error + ")";
+  return line;
+}
+
+}  // namespace
+
+int cmd_run(const options& o) {
+  platform::block_stop_signals();
+  auto lc = load_config_file(o.config_path);
+  if (lc.read_error) {
+    std::fprintf(stderr, "drover: %s\n", lc.read_error->c_str());
+    return exit_usage;
+  }
+  if (lc.missing && o.config_given) {
+    std::fprintf(stderr, "drover: config file not found: %s\n", lc.path.c_str());
+    return exit_usage;
+  }
+  // A file named on the command line is the one the user chose: running
+  // with defaults instead (M-4, for the default path only) would not be it.
+  if (lc.error && o.config_given) {
+    std::fprintf(stderr, "drover: config error: %s\n", lc.error->c_str());
+    return exit_usage;
+  }
+  if (!platform::is_elevated()) {
+    std::fprintf(stderr, "drover: drover run needs root (it installs netfilter rules and opens NFQUEUE)\n");
+    return exit_failure;
+  }
+  // One engine per network namespace, decided before anything is cleaned up
+  // or installed: a second run would remove the first one's rules as stale.
+  // Held until the rules are gone.
+  auto lock = platform::single_instance::acquire();
+  if (!lock) {
+    std::fprintf(stderr, "drover: %s\n", lock.err().message.c_str());
+    return exit_failure;
+  }
+  auto run_dir = platform::runtime_dir();
+  if (!run_dir) {
+    std::fprintf(stderr, "drover: %s\n", run_dir.err().message.c_str());
+    return exit_failure;
+  }
+  auto no_log_file = setup_logging(lc.cfg);
+  if (!no_log_file.empty()) spdlog::warn("logging to stderr only: {}", no_log_file);
+  // Everything that can refuse the start comes before the actor system: an
+  // error then leaves nothing running to wait for (signals are blocked, so a
+  // wait here would be for ever).
+  platform::control_server control;
+  if (auto st = control.listen(*run_dir + "/control.sock"); !st) {
+    spdlog::error("{}", st.err().message);
+    return exit_failure;
+  }
+  auto shared = std::make_shared<engine_shared>();
+  shared->set_config(lc.cfg);
+  if (lc.missing) spdlog::warn("no config at {}: using defaults", lc.path);
+  if (lc.error) {
+    // M-4: a broken file must not stop the engine; say so loudly, and keep
+    // saying it in status until a good config is loaded.
+    shared->set_config_problem("config error, running with defaults: " + *lc.error);
+    spdlog::warn("{}", shared->config_problem());
+  }
+  for (auto& w : lc.warnings) spdlog::warn("config: {}", w);
+  spdlog::info("drover {} starting: {}", DROVER_VERSION, lc.cfg.describe());
+  limit_flows(*shared);
+
+  caf::actor_system_config cfg;
+  configure_scheduler(cfg);
   caf::actor_system sys{cfg};
   supervisor_actor sup;
   config_watch_actor watcher;
   std::atomic<bool> stop_requested{false};
   // Answered from what the supervisor last published, never by asking it:
-  // status must answer at once while the supervisor is busy.
-  auto status_of = [&shared, &config_problem]() -> nlohmann::json {
+  // status must answer at once while the supervisor is busy. A config
+  // problem is the cause of what follows (the default proxy failing its
+  // check), so it comes first.
+  auto status_of = [&shared]() -> nlohmann::json {
     auto j = to_json(shared->status());
-    if (!config_problem.empty() && j.value("last_error", "").empty()) j["last_error"] = config_problem;
+    auto problem = shared->config_problem();
+    if (!problem.empty()) {
+      std::string engine_error = j.value("last_error", "");
+      j["last_error"] = engine_error.empty() || engine_error == problem ? problem : problem + "; " + engine_error;
+    }
     return j;
   };
   // However cmd_run ends from here on: the supervisor removes its rules, every
@@ -137,6 +182,7 @@ int cmd_run(const options& o) {
   // so one left running would hang the exit), and only then does the control
   // socket go, which is what `drover stop` waits for.
   on_exit shutdown{[&] {
+    platform::notify_stopping();
     if (sup) {
       caf::scoped_actor s{sys};
       s->request(sup, std::chrono::seconds(3), stop_atom_v).receive([](bool) {}, [](caf::error&) {});
@@ -152,18 +198,35 @@ int cmd_run(const options& o) {
   }};
   supervisor_options so;
   so.version = DROVER_VERSION;
-  so.crash_dir = platform::log_dir();
+  if (auto dir = platform::state_dir())
+    so.crash_dir = *dir;
+  else
+    spdlog::warn("crash dumps will not be written: {}", dir.err().message);
   std::string path = lc.path;
-  so.reload = [path] {
+  so.reload = [path, shared] {
     auto r = load_config_file(path);
+    if (r.read_error) return config_reload{std::nullopt, *r.read_error};
     if (r.error) return config_reload{std::nullopt, *r.error};
     if (r.missing) return config_reload{std::nullopt, "config file " + path + " is gone"};
     for (auto& w : r.warnings) spdlog::warn("config: {}", w);
+    shared->set_config_problem("");
     return config_reload{r.cfg, ""};
   };
+  // READY once the engine has left Starting: its rules are in place (Active,
+  // Reconnecting), or the start definitely failed (Failed) and status says
+  // why; either way the service manager need not wait longer.
+  auto ready = std::make_shared<std::atomic<bool>>(false);
   // The supervisor has published into `shared` already: watchers get the
   // same answer as `status`.
-  so.on_change = [&control, &status_of](const status_snapshot&) { control.publish(status_of().dump()); };
+  so.on_change = [&control, &status_of, ready](const status_snapshot& s) {
+    control.publish(status_of().dump());
+    if (s.state == "Idle" || s.state == "Starting")
+      platform::notify_status(service_line(s));
+    else if (!ready->exchange(true))
+      platform::notify_ready(service_line(s));
+    else
+      platform::notify_status(service_line(s));
+  };
   sup = spawn_engine_supervisor(sys, make_real_env(), shared, so);
   watcher = sys.spawn(config_watch, lc.path, sup);
   auto power = platform::watch_power([sup](bool sleeping) {
@@ -174,34 +237,33 @@ int cmd_run(const options& o) {
   });
   if (!power) spdlog::info("sleep/resume not watched: {}", power.err().message);
 
-  control.serve([&](const std::string& req) -> std::string {
-    if (req == "ping") return R"({"ok":true})";
-    if (req == "status") return status_of().dump();
-    if (req == "stop") {
-      stop_requested = true;
-      return R"({"ok":true})";
-    }
-    // The same path the power watcher takes; lets tests inject the events.
-    if (req == "sleep" || req == "resume") {
-      if (req == "sleep")
-        caf::anon_send(sup, sleep_atom_v);
-      else
-        caf::anon_send(sup, resume_atom_v);
-      return R"({"ok":true})";
-    }
-    if (req == "dump") {
-      nlohmann::json d = {{"version", DROVER_VERSION},
+  control_context ctx;
+  ctx.sys = &sys;
+  ctx.sup = sup;
+  ctx.shared = shared;
+  ctx.status = status_of;
+  ctx.dump = [&] {
+    return nlohmann::json{{"version", DROVER_VERSION},
                           {"status", status_of()},
                           {"config", shared->get_config().describe()},
                           {"config_path", lc.path},
                           {"config_warnings", lc.warnings}};
-      return d.dump();
-    }
-    return R"({"error":"unknown request"})";
+  };
+  ctx.reload = [sup] { caf::anon_send(sup, reload_atom_v); };
+  ctx.quit = &stop_requested;
+  ctx.test_hooks = o.test_hooks;
+  control.serve([ctx](const std::string& req, platform::control_server::reply_fn reply) {
+    handle_control_request(ctx, req, std::move(reply));
   });
   caf::anon_send(sup, start_atom_v);
 
-  while (!stop_requested && !platform::wait_stop_signal(50)) {
+  while (!stop_requested) {
+    auto req = platform::wait_os_request(50);
+    if (req == platform::os_request::stop) break;
+    if (req == platform::os_request::reload) {
+      spdlog::info("SIGHUP: reloading {}", lc.path);
+      caf::anon_send(sup, reload_atom_v);
+    }
   }
   spdlog::info("stopping");
   return exit_ok;

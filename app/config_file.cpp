@@ -1,9 +1,7 @@
 #include "app/config_file.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include "platform/paths.hpp"
+#include "platform/read_file.hpp"
 
 namespace drover::app {
 
@@ -19,14 +17,20 @@ loaded_config load_config_file(const std::string& path) {
   loaded_config out;
   out.path = path.empty() ? platform::default_config_path() : path;
   out.cfg = config::defaults(this_os());
-  std::ifstream f(out.path, std::ios::binary);
-  if (!f) {
-    out.missing = true;
+  auto text = platform::read_small_file(out.path, max_config_bytes);
+  if (!text) {
+    // Only "nothing there" means "use the defaults"; a file that is there
+    // but unreadable is the user's config, and ignoring it would silently
+    // run with settings they did not choose.
+    if (text.err().code == "not_found") {
+      out.missing = true;
+      return out;
+    }
+    out.read_error = "cannot read config " + out.path + ": " + text.err().message;
+    out.error = out.read_error;
     return out;
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  auto r = config::parse(ss.str(), this_os());
+  auto r = config::parse(*text, this_os());
   out.cfg = r.cfg;
   for (auto& w : r.warnings) out.warnings.push_back(w.to_string(out.path));
   if (r.error) out.error = r.error->to_string(out.path);

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     if (o.verb == "status") return cmd_status(o);
     if (o.verb == "stop") return cmd_stop(o);
     if (o.verb == "dump") return cmd_dump(o);
+    if (o.verb == "cleanup") return cmd_cleanup(o);
   } catch (const std::exception& e) {
     // Start-up errors only: the data plane reports errors as values.
     std::fprintf(stderr, "drover: %s\n", e.what());

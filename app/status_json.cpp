@@ -42,4 +42,29 @@ std::string to_text(const nlohmann::json& j) {
   return os.str();
 }
 
+std::string proxy_where(const config::proxy_section& p) {
+  return (p.host.find(':') != std::string::npos ? "[" + p.host + "]" : p.host) + ":" + std::to_string(p.port);
+}
+
+nlohmann::json probe_to_json(const platform::probe_report& rep, const config::proxy_section& p) {
+  nlohmann::json j;
+  j["ok"] = rep.ok;
+  j["tcp_ok"] = rep.tcp_ok;
+  j["udp_ok"] = rep.udp_ok;
+  j["unreachable"] = rep.unreachable;
+  j["proxy"] = proxy_where(p);
+  j["addresses"] = nlohmann::json::array();
+  for (auto& a : rep.addresses) j["addresses"].push_back(a.to_string());
+  j["udp_check"] = p.udp_check.to_string();
+  j["auth"] = p.auth;
+  j["pipelining"] = rep.pipelining;
+  j["total_ms"] = rep.total_millis;
+  j["steps"] = nlohmann::json::array();
+  for (auto& s : rep.steps)
+    j["steps"].push_back({{"name", s.name}, {"ok", s.ok}, {"ms", s.millis}, {"detail", s.detail}});
+  if (!rep.ok) j["failure"] = rep.failure;
+  if (!rep.udp_ok) j["udp_failure"] = rep.udp_failure;
+  return j;
+}
+
 }  // namespace drover::app

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <cstring>
 #include <set>
 #include <sstream>
 // toml++ 3.3's internal debug assertions fire on some malformed input that
@@ -12,6 +10,8 @@
 #define TOML_ASSERT(expr) static_cast<void>(0)
 #include <toml++/toml.h>
 
+#include "core/config_scan.hpp"
+
 namespace drover::config {
 namespace {
 
@@ -19,6 +19,19 @@ std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
+
+// Below these the engine misbehaves rather than merely runs fast: each
+// heartbeat runs iptables to check the rules (0s spawned 800 processes a
+// second), and a timeout under 100 ms fails every flow through a proxy that
+// is not on this host.
+constexpr millis min_heartbeat{1000};
+constexpr millis min_timeout{100};
+constexpr millis max_duration{720LL * 3600 * 1000};
+constexpr const char* timeout_why = "a shorter one fails before a proxy can answer";
+
+// Linux and Windows file names are at most 255 bytes (NAME_MAX, MAX_PATH
+// components).
+constexpr size_t max_process_name = 255;
 
 // Raised inside the loader only, caught in parse(): validation is start-up code.
 struct invalid {
@@ -60,17 +73,38 @@ struct reader {
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (!n->is_string()) throw invalid{at(*n, full, "must be a string")};
       out = n->as_string()->get();
-    } else if constexpr (std::is_same_v<T, int>) {
-      if (!n->is_integer()) throw invalid{at(*n, full, "must be an integer")};
-      int64_t v = n->as_integer()->get();
-      if (v < 0 || v > 1000000) throw invalid{at(*n, full, "out of range")};
-      out = static_cast<int>(v);
-    } else if constexpr (std::is_same_v<T, millis>) {
-      if (!n->is_string()) throw invalid{at(*n, full, "must be a duration string like \"5s\"")};
-      auto d = parse_duration(n->as_string()->get());
-      if (!d) throw invalid{at(*n, full, "not a duration (use e.g. \"500ms\", \"5s\", \"2m\")")};
-      out = *d;
     }
+  }
+
+  // An integer in [lo, hi]; `what` says what it counts, for the message.
+  void integer(const toml::table* t, const std::string& sec, const char* key, int& out, int lo, int hi,
+               const char* what) {
+    auto* n = t ? t->get(key) : nullptr;
+    if (!n) return;
+    std::string full = sec + "." + key;
+    if (!n->is_integer()) throw invalid{at(*n, full, "must be an integer")};
+    int64_t v = n->as_integer()->get();
+    if (v < lo || v > hi)
+      throw invalid{at(*n, full,
+                       "must be from " + std::to_string(lo) + " to " + std::to_string(hi) + " (" + what + "), not " +
+                           std::to_string(v))};
+    out = static_cast<int>(v);
+  }
+
+  // A duration of at least `floor`; `why` explains that floor. The ceiling
+  // keeps every duration far from overflowing the nanosecond clocks of the
+  // timers it ends up in ("999999999h" would wrap and fire at once).
+  void duration(const toml::table* t, const std::string& sec, const char* key, millis& out, millis floor,
+                const char* why) {
+    auto* n = t ? t->get(key) : nullptr;
+    if (!n) return;
+    std::string full = sec + "." + key;
+    if (!n->is_string()) throw invalid{at(*n, full, "must be a duration string like \"5s\"")};
+    auto d = parse_duration(n->as_string()->get());
+    if (!d) throw invalid{at(*n, full, "not a duration (use e.g. \"500ms\", \"5s\", \"2m\")")};
+    if (*d < floor) throw invalid{at(*n, full, "must be at least " + duration_text(floor) + " (" + why + ")")};
+    if (*d > max_duration) throw invalid{at(*n, full, "must be at most " + duration_text(max_duration) + " (30 days)")};
+    out = *d;
   }
 
   std::vector<std::string> strings(const toml::table* t, const std::string& sec, const char* key,
@@ -87,6 +121,19 @@ struct reader {
     return out;
   }
 };
+
+// Why `name` cannot be a target's executable file name, if it cannot.
+std::optional<std::string> bad_process_name(const std::string& name, target_os os) {
+  if (name.empty()) return "a process name must not be empty";
+  if (name.find('\0') != std::string::npos) return "a process name must not contain a NUL character";
+  if (name.find('/') != std::string::npos || name.find('\\') != std::string::npos)
+    return std::string("a process name, not a path: use the file name, e.g. ") +
+           (os == target_os::windows ? "Discord.exe" : "Discord");
+  if (name.size() > max_process_name)
+    return "a process name is at most " + std::to_string(max_process_name) + " bytes (this one has " +
+           std::to_string(name.size()) + ")";
+  return std::nullopt;
+}
 
 void read_proxy(reader& r, config& c) {
   auto* t = r.section("proxy");
@@ -106,8 +153,8 @@ void read_proxy(reader& r, config& c) {
   r.get(t, "proxy", "auth", p.auth);
   r.get(t, "proxy", "login", p.login);
   r.get(t, "proxy", "password", p.password);
-  r.get(t, "proxy", "udp_associate_timeout", p.udp_associate_timeout);
-  r.get(t, "proxy", "tcp_connect_timeout", p.tcp_connect_timeout);
+  r.duration(t, "proxy", "udp_associate_timeout", p.udp_associate_timeout, min_timeout, timeout_why);
+  r.duration(t, "proxy", "tcp_connect_timeout", p.tcp_connect_timeout, min_timeout, timeout_why);
   if (auto* n = t->get("udp_check")) {
     std::string v;
     r.get(t, "proxy", "udp_check", v);
@@ -124,6 +171,9 @@ void read_rest(reader& r, config& c) {
   if (auto* t = r.section("targets")) {
     r.unknown_keys(*t, "targets.", {"processes", "include_vesktop"});
     c.targets.processes = r.strings(t, "targets", "processes", c.targets.processes);
+    for (size_t i = 0; i < c.targets.processes.size(); ++i)
+      if (auto why = bad_process_name(c.targets.processes[i], c.os))
+        throw invalid{at(*t->get("processes")->as_array()->get(i), "targets.processes", *why)};
     r.get(t, "targets", "include_vesktop", c.targets.include_vesktop);
   }
   if (auto* t = r.section("skip")) {
@@ -146,8 +196,9 @@ void read_rest(reader& r, config& c) {
     static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
     if (!levels.count(u.log_level))
       throw invalid{at(*t->get("log_level"), "ui.log_level", "must be one of trace, debug, info, warn, error, off")};
-    r.get(t, "ui", "log_max_mb", u.log_max_mb);
-    r.get(t, "ui", "log_backups", u.log_backups);
+    // 0 MB would rotate on every line; hundreds of backups fill the disk.
+    r.integer(t, "ui", "log_max_mb", u.log_max_mb, 1, 1000000, "MB per log file");
+    r.integer(t, "ui", "log_backups", u.log_backups, 0, 100, "old log files kept");
     r.get(t, "ui", "tray_icon", u.tray_icon);
     r.get(t, "ui", "auto_start", u.auto_start);
     r.get(t, "ui", "shown_tray_toast", u.shown_tray_toast);
@@ -165,11 +216,18 @@ void read_rest(reader& r, config& c) {
                    {"heartbeat_interval", "no_traffic_warn_after", "reconnect_backoff_initial", "reconnect_backoff_max",
                     "reconnect_total_cap"});
     auto& e = c.engine;
-    r.get(t, "engine", "heartbeat_interval", e.heartbeat_interval);
-    r.get(t, "engine", "no_traffic_warn_after", e.no_traffic_warn_after);
-    r.get(t, "engine", "reconnect_backoff_initial", e.reconnect_backoff_initial);
-    r.get(t, "engine", "reconnect_backoff_max", e.reconnect_backoff_max);
-    r.get(t, "engine", "reconnect_total_cap", e.reconnect_total_cap);
+    r.duration(t, "engine", "heartbeat_interval", e.heartbeat_interval, min_heartbeat,
+               "each heartbeat runs iptables to check the rules");
+    r.duration(t, "engine", "no_traffic_warn_after", e.no_traffic_warn_after, min_timeout,
+               "traffic is looked at on each heartbeat");
+    r.duration(t, "engine", "reconnect_backoff_initial", e.reconnect_backoff_initial, min_timeout,
+               "0 would retry without a pause; the engine waits at least 1s anyway");
+    r.duration(t, "engine", "reconnect_backoff_max", e.reconnect_backoff_max, min_timeout,
+               "0 would retry without a pause; the engine waits at least 1s anyway");
+    // Counted in whole seconds: under 1s it would be 0, and the first
+    // unreachable proxy would fail the engine without a single retry.
+    r.duration(t, "engine", "reconnect_total_cap", e.reconnect_total_cap, millis(1000),
+               "it is counted in whole seconds, and 0 would give up without a retry");
     if (e.reconnect_backoff_initial.count() <= 0 || e.reconnect_backoff_max < e.reconnect_backoff_initial)
       throw invalid{at(*t, "engine.reconnect_backoff_max", "must be >= reconnect_backoff_initial > 0")};
   }
@@ -207,133 +265,6 @@ config defaults(target_os os) {
   return c;
 }
 
-// A light pre-scan of what toml++ 3.3 must never see (both found by
-// fuzz_config): control characters, which trip its assertions, and non-ASCII
-// bytes outside strings and comments, which reach an unreachable branch in
-// its whitespace test (U+00A1..U+0499, so every Cyrillic letter). Both are
-// invalid TOML anyway; reported with their position. A leading UTF-8 BOM
-// (Notepad writes one) is fine.
-// toml++ 3.3 must be shielded from two of its own bugs (found by
-// fuzz_config): control characters trip its assertions, and its whitespace
-// test reaches an unreachable branch (undefined behaviour in release builds)
-// for the code points below, which include Latin-1 letters, Greek and most
-// of Cyrillic. So those code points never reach it: inside "basic" strings
-// they become \uXXXX escapes (same value), inside comments '?' (ignored
-// anyway), and anywhere else they are refused with their position. Whatever
-// toml++ then thinks is a string or a comment, it sees only safe text.
-bool trips_toml_whitespace_test(char32_t c) {
-  if (c < 0xA0 || c > 0xFEFF) return false;
-  auto idx = (static_cast<uint64_t>(c) - 0xA0) / 0x3FA;
-  if ((1ull << idx) & 0x7FFFFFFFFFFFF75Eull) return false;
-  if (c == 0xA0 || c == 0x3000 || c == 0xFEFF) return false;
-  return idx != 5 && idx != 7;
-}
-
-// Decodes one UTF-8 sequence at text[i]; returns its length (1 for a stray
-// byte, which toml++ reports itself).
-size_t utf8_at(const std::string& text, size_t i, char32_t& cp) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(text[i + k]); };
-  unsigned char c = b(0);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
-  if (i + n > text.size()) n = 1;
-  for (size_t k = 1; k < n; ++k)
-    if ((b(k) & 0xc0) != 0x80) n = 1;
-  cp = n == 1 ? c : n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu) : (c & 0x07u);
-  for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (b(k) & 0x3fu);
-  return n;
-}
-
-struct sanitized {
-  std::string text;
-  std::optional<diagnostic> error;
-};
-
-sanitized sanitize(const std::string& in) {
-  enum class st { code, comment, basic, literal, ml_basic, ml_literal } s = st::code;
-  sanitized out;
-  out.text.reserve(in.size());
-  int line = 1, col = 1;
-  size_t i = 0;
-  bool escaped = false;  // previous character was an escaping backslash
-  auto at = [&](const char* lit) { return in.compare(i, std::strlen(lit), lit) == 0; };
-  while (i < in.size()) {
-    char32_t cp;
-    size_t n = utf8_at(in, i, cp);
-    if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7f) {
-      out.error = diagnostic{"", line, col, "control character " + std::to_string(cp) + " is not allowed in TOML"};
-      return out;
-    }
-    size_t advance = n;
-    bool triple = s == st::code && (at("\"\"\"") || at("'''"));
-    if (trips_toml_whitespace_test(cp)) {
-      char esc[16];
-      std::snprintf(esc, sizeof esc, "\\u%04X", static_cast<unsigned>(cp));
-      if ((s == st::basic || s == st::ml_basic) && !escaped) {
-        out.text += esc;
-      } else if (s == st::comment) {
-        out.text += '?';
-      } else {
-        out.error = diagnostic{
-            "", line, col,
-            std::string("character U+") + (esc + 2) + " is only allowed in comments and \"double-quoted\" strings"};
-        return out;
-      }
-    } else {
-      if (triple) advance = 3;
-      out.text.append(in, i, advance);
-    }
-    bool was_escaped = escaped;
-    escaped = false;
-    switch (s) {
-      case st::code:
-        if (cp == '#')
-          s = st::comment;
-        else if (triple)
-          s = cp == '"' ? st::ml_basic : st::ml_literal;
-        else if (cp == '"')
-          s = st::basic;
-        else if (cp == '\'')
-          s = st::literal;
-        break;
-      case st::comment:
-        if (cp == '\n') s = st::code;
-        break;
-      case st::basic:
-      case st::ml_basic:
-        if (cp == '\\' && !was_escaped)
-          escaped = true;
-        else if (!was_escaped && s == st::basic && (cp == '"' || cp == '\n'))
-          s = st::code;
-        else if (!was_escaped && s == st::ml_basic && at("\"\"\"")) {
-          out.text.append("\"\"");
-          advance = 3;
-          triple = true;
-          s = st::code;
-        }
-        break;
-      case st::literal:
-        if (cp == '\'' || cp == '\n') s = st::code;
-        break;
-      case st::ml_literal:
-        if (at("'''")) {
-          out.text.append("''");
-          advance = 3;
-          triple = true;
-          s = st::code;
-        }
-        break;
-    }
-    if (cp == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      col += triple ? 3 : 1;
-    }
-    i += advance;
-  }
-  return out;
-}
-
 load_result parse(const std::string& text, target_os os) {
   load_result out;
   out.cfg = defaults(os);
@@ -366,100 +297,6 @@ bool config::is_target(const std::string& exe) const {
   if (std::any_of(targets.processes.begin(), targets.processes.end(), match)) return true;
   if (targets.include_vesktop) return match(os == target_os::windows ? "Vesktop.exe" : "vesktop");
   return false;
-}
-
-namespace {
-std::string dur(millis m) {
-  if (m.count() % 60000 == 0) return std::to_string(m.count() / 60000) + "m";
-  if (m.count() % 1000 == 0) return std::to_string(m.count() / 1000) + "s";
-  return std::to_string(m.count()) + "ms";
-}
-}  // namespace
-
-std::string config::describe() const {
-  std::ostringstream os_;
-  os_ << "proxy " << proxy.host << ":" << proxy.port
-      << (proxy.auth ? " (user " + proxy.login + ", password ***)" : " (no auth)") << "; targets:";
-  for (auto& p : targets.processes) os_ << " " << p;
-  return os_.str();
-}
-
-std::string to_toml(const config& c) {
-  toml::array procs, cidrs;
-  for (auto& p : c.targets.processes) procs.push_back(p);
-  for (auto& r : c.skip.extra_skip_cidrs) cidrs.push_back(r.to_string());
-  toml::table t{
-      {"version", c.version},
-      {"proxy", toml::table{{"host", c.proxy.host},
-                            {"port", c.proxy.port},
-                            {"auth", c.proxy.auth},
-                            {"login", c.proxy.login},
-                            {"password", c.proxy.password},
-                            {"udp_associate_timeout", dur(c.proxy.udp_associate_timeout)},
-                            {"tcp_connect_timeout", dur(c.proxy.tcp_connect_timeout)},
-                            {"udp_check", c.proxy.udp_check.to_string()}}},
-      {"targets", toml::table{{"processes", procs}, {"include_vesktop", c.targets.include_vesktop}}},
-      {"skip", toml::table{{"extra_skip_cidrs", cidrs}, {"multicast", c.skip.multicast}}},
-      {"ui", toml::table{{"log_level", c.ui.log_level},
-                         {"log_max_mb", c.ui.log_max_mb},
-                         {"log_backups", c.ui.log_backups},
-                         {"tray_icon", c.ui.tray_icon},
-                         {"auto_start", c.ui.auto_start},
-                         {"shown_tray_toast", c.ui.shown_tray_toast},
-                         {"theme", c.ui.theme}}},
-      {"engine", toml::table{{"heartbeat_interval", dur(c.engine.heartbeat_interval)},
-                             {"no_traffic_warn_after", dur(c.engine.no_traffic_warn_after)},
-                             {"reconnect_backoff_initial", dur(c.engine.reconnect_backoff_initial)},
-                             {"reconnect_backoff_max", dur(c.engine.reconnect_backoff_max)},
-                             {"reconnect_total_cap", dur(c.engine.reconnect_total_cap)}}},
-  };
-  std::ostringstream os;
-  os << t << "\n";
-  return os.str();
-}
-
-std::optional<endpoint> parse_host_port(const std::string& s) {
-  size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0) return std::nullopt;
-  std::string host = s.substr(0, colon), port_text = s.substr(colon + 1);
-  if (port_text.empty() || port_text.size() > 5) return std::nullopt;
-  uint32_t port = 0;
-  for (char ch : port_text) {
-    if (!std::isdigit(static_cast<unsigned char>(ch))) return std::nullopt;
-    port = port * 10 + static_cast<uint32_t>(ch - '0');
-  }
-  if (port < 1 || port > 65535) return std::nullopt;
-  auto p = static_cast<uint16_t>(port);
-  if (host.front() == '[') {
-    if (host.back() != ']') return std::nullopt;
-    auto a = parse_ipv6(host.substr(1, host.size() - 2));
-    if (!a) return std::nullopt;
-    return endpoint::v6(*a, p);
-  }
-  // An unbracketed IPv6 address is ambiguous ("::1:53"); refuse it.
-  if (host.find(':') != std::string::npos) return std::nullopt;
-  if (auto a = parse_ipv4(host)) return endpoint::v4(*a, p);
-  if (host.size() > 253) return std::nullopt;
-  for (char ch : host)
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.' && ch != '_') return std::nullopt;
-  // "1.2.3" or "300.1.1.1" are typos of an address, not host names.
-  if (std::all_of(host.begin(), host.end(),
-                  [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) || ch == '.'; }))
-    return std::nullopt;
-  return endpoint::name(host, p);
-}
-
-std::optional<millis> parse_duration(const std::string& s) {
-  size_t i = 0;
-  uint64_t v = 0;
-  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])) && i < 9) v = v * 10 + (s[i++] - '0');
-  if (i == 0) return std::nullopt;
-  std::string unit = s.substr(i);
-  if (unit == "ms") return millis(v);
-  if (unit == "s") return millis(v * 1000);
-  if (unit == "m") return millis(v * 60000);
-  if (unit == "h") return millis(v * 3600000);
-  return std::nullopt;
 }
 
 }  // namespace drover::config

@@ -75,7 +75,8 @@ struct config {
   /// True if a process whose executable file name is `exe` is a target
   /// (case-sensitive on Linux, case-insensitive on Windows).
   bool is_target(const std::string& exe) const;
-  /// Human summary with the password replaced by "***".
+  /// Human summary for the start-up log and `drover dump`: neither the login
+  /// nor the password appears ("(auth, login ***, password ***)").
   std::string describe() const;
 };
 
@@ -98,8 +99,13 @@ struct load_result {
 config defaults(target_os os);
 /// Parses TOML text. On any error `cfg` is the defaults and `error` is set.
 load_result parse(const std::string& text, target_os os);
-/// Renders a config back to TOML (password included: this writes the file).
-std::string to_toml(const config& c);
+/// Whether to_toml writes the login and password or "***" in their place
+/// ("" when unset).
+enum class secrets { redact, include };
+/// Renders a config back to TOML. Redacted unless asked otherwise: only the
+/// code that writes the config file itself may pass secrets::include; a dump,
+/// a log line or a bug report gets the masked form.
+std::string to_toml(const config& c, secrets s = secrets::redact);
 
 /// Parses "host:port", "1.2.3.4:port" or "[v6]:port" (port 1..65535; a
 /// host name is kept as a name).

@@ -23,5 +23,8 @@ class redirect_rules {
 result<std::unique_ptr<redirect_rules>> install_rules(const filter::inputs& in, const filter::linux_params& p);
 /// Removes Drover's rules and routes; safe when none exist.
 void remove_stale_rules(const filter::linux_params& p);
+/// True when Drover's chains exist in this network namespace (read with
+/// iptables-save: needs root). After a crash they hold every new flow.
+bool leftover_rules_present();
 
 }  // namespace drover::platform

@@ -20,6 +20,11 @@ class single_instance {
   /// OS errors.
   static result<std::unique_ptr<single_instance>> acquire(const std::string& name = default_name);
 
+  /// Who holds the lock, without taking it: "pid N", or empty when no one
+  /// does (a `drover status` must not take it: an engine starting at that
+  /// moment would find it held and give up).
+  static std::string holder(const std::string& name = default_name);
+
   /// Releases the lock (the name is free again once this returns).
   ~single_instance();
   single_instance(const single_instance&) = delete;

@@ -51,3 +51,18 @@ stop_engine
 left=$(drover_leftovers)
 [ -z "$left" ] && echo "   nothing left behind" || { echo "   LEFT BEHIND: $left"; exit 1; }
 say "Demo complete; namespaces removed on exit."
+
+# ./dev demo built the Debian package too (DROVER_DEB); nothing is installed.
+if [ -n "${DROVER_DEB:-}" ] && [ -f "$DROVER_DEB" ]; then
+  deb=${DROVER_DEB#"$ROOT"/}
+  [ "$deb" = "$DROVER_DEB" ] || deb=./$deb
+  say "To run Drover as a service on this machine (the demo installed nothing):"
+  echo "   sudo apt install $deb"
+  echo "   sudoedit /etc/drover/config.toml     # your proxy: [proxy] host, port (auth, login, password)"
+  echo "   sudo drover check                    # is the proxy usable? (root reads /etc/drover/config.toml)"
+  echo "   sudo systemctl enable --now drover"
+  echo "   drover status                        # as root or a member of group drover (sudo adduser \$USER drover)"
+  echo "   journalctl -u drover"
+else
+  say "To install Drover as a service: ./dev package, then sudo apt install ./build/drover_<version>_amd64.deb"
+fi

@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <optional>
 #include <string>
 
 namespace drover::platform {
@@ -29,12 +29,21 @@ uint64_t socket_inode(const char* link, size_t n) {
 std::string fd_dir(uint32_t pid) { return "/proc/" + std::to_string(pid) + "/fd"; }
 
 // One descriptor of the directory `dfd`: its socket inode, 0 if it is not a
-// socket, nothing if there is no such descriptor.
-std::optional<uint64_t> read_descriptor(int dfd, const char* name) {
+// socket, no_such if there is no such descriptor, denied if we may not read
+// it (another user's process, and no CAP_SYS_PTRACE).
+constexpr int64_t no_such = -1, denied = -2;
+int64_t read_descriptor(int dfd, const char* name) {
   char buf[64];
   ssize_t n = ::readlinkat(dfd, name, buf, sizeof buf);
-  if (n <= 0) return std::nullopt;
-  return socket_inode(buf, static_cast<size_t>(n));
+  if (n <= 0) return errno == EACCES || errno == EPERM ? denied : no_such;
+  return static_cast<int64_t>(socket_inode(buf, static_cast<size_t>(n)));
+}
+
+// Why /proc/PID/fd did not open: the process is gone, or it is not ours to
+// read. The second must never pass for the first: a target whose sockets
+// cannot be read would look like it holds none, and its flows go direct.
+fd_table_cache::look unopened() {
+  return errno == EACCES || errno == EPERM ? fd_table_cache::look::denied : fd_table_cache::look::gone;
 }
 
 }  // namespace
@@ -50,18 +59,25 @@ fd_table_cache::look fd_table_cache::find_all(uint32_t pid, uint64_t inode) {
   ++listings_;
   DIR* d = ::opendir(fd_dir(pid).c_str());
   if (!d) {
-    tables_.erase(pid);  // gone, or not ours to read
-    return look::gone;
+    auto why = unopened();
+    tables_.erase(pid);
+    return why;
   }
   table now;
-  bool hit = false;
+  bool hit = false, refused = false;
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    uint64_t ino = read_descriptor(::dirfd(d), e->d_name).value_or(0);
-    now.emplace(std::atoi(e->d_name), ino);
-    if (ino == inode) hit = true;
+    int64_t ino = read_descriptor(::dirfd(d), e->d_name);
+    if (ino == denied) refused = true;
+    if (ino < 0) continue;
+    now.emplace(std::atoi(e->d_name), static_cast<uint64_t>(ino));
+    if (static_cast<uint64_t>(ino) == inode) hit = true;
   }
   ::closedir(d);
+  if (refused && !hit) {
+    tables_.erase(pid);
+    return look::denied;
+  }
   tables_[pid].swap(now);
   return hit ? look::found : look::absent;
 }
@@ -83,21 +99,27 @@ fd_table_cache::look fd_table_cache::find_new(uint32_t pid, table& known, uint64
   }
   int dfd = ::open(fd_dir(pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) {
+    auto why = unopened();
     tables_.erase(pid);
-    return look::gone;
+    return why;
   }
   bool hit = false;
   int misses_in_a_row = 0;
   for (int fd = 0; !hit && misses_in_a_row < 2; ++fd) {
     if (known.count(fd)) continue;
-    auto ino = read_descriptor(dfd, std::to_string(fd).c_str());
-    if (!ino) {
+    int64_t ino = read_descriptor(dfd, std::to_string(fd).c_str());
+    if (ino == denied) {
+      ::close(dfd);
+      tables_.erase(pid);
+      return look::denied;
+    }
+    if (ino == no_such) {
       ++misses_in_a_row;
       continue;
     }
     misses_in_a_row = 0;
-    known[fd] = *ino;
-    hit = *ino == inode;
+    known[fd] = static_cast<uint64_t>(ino);
+    hit = static_cast<uint64_t>(ino) == inode;
   }
   if (!hit) hit = reread_sockets(dfd, known, inode, top);
   ::close(dfd);
@@ -114,13 +136,13 @@ bool fd_table_cache::reread_sockets(int dfd, table& known, uint64_t inode, int t
   std::sort(sockets.begin(), sockets.end());
   if (sockets.size() > max_rereads) sockets.resize(max_rereads);
   for (int fd : sockets) {
-    auto ino = read_descriptor(dfd, std::to_string(fd).c_str());
-    if (!ino) {
+    int64_t ino = read_descriptor(dfd, std::to_string(fd).c_str());
+    if (ino < 0) {  // closed, or unreadable: a full listing tells which
       known.erase(fd);
       continue;
     }
-    known[fd] = *ino;
-    if (*ino == inode) return true;
+    known[fd] = static_cast<uint64_t>(ino);
+    if (static_cast<uint64_t>(ino) == inode) return true;
   }
   return false;
 }

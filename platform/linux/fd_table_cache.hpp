@@ -14,7 +14,9 @@ class fd_table_cache {
  public:
   /// What one look at a process found. `unsure`: only the descriptors opened
   /// since the last look were read, so a reused number may still hide it.
-  enum class look { found, absent, unsure, gone };
+  /// `denied`: its descriptors may not be read (another user's process and
+  /// no CAP_SYS_PTRACE): whether it holds the socket cannot be told.
+  enum class look { found, absent, unsure, gone, denied };
   /// Whether `pid` holds socket `inode`. With `only_new`, descriptors read
   /// before are trusted (cheap); without, every one is read again.
   look find(uint32_t pid, uint64_t inode, bool only_new);

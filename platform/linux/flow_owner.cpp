@@ -154,14 +154,23 @@ class linux_flow_owner final : public flow_owner {
     // Known targets: first what they opened since the last look (a target's
     // new flow is there), then all of it, for those only partly read.
     std::vector<uint32_t> unsure;
+    denied_ = 0;
     for (uint32_t pid : candidates) {
       auto r = fds_.find(pid, inode, true);
       if (r == fd_table_cache::look::found) return pid;
       if (r == fd_table_cache::look::unsure) unsure.push_back(pid);
+      if (r == fd_table_cache::look::denied) denied_ = pid;
     }
-    for (uint32_t pid : unsure)
-      if (fds_.holds(pid, inode, false)) return pid;
+    for (uint32_t pid : unsure) {
+      auto r = fds_.find(pid, inode, false);
+      if (r == fd_table_cache::look::found) return pid;
+      if (r == fd_table_cache::look::denied) denied_ = pid;
+    }
     if (uint32_t pid = newcomer_owning(inode, candidates, is_target)) return pid;
+    // A target whose sockets we may not read may hold this one.
+    if (denied_)
+      return make_error("owner_unknown", "cannot read /proc/" + std::to_string(denied_) +
+                                             "/fd of a target (permission denied: drover needs CAP_SYS_PTRACE)");
     // No target holds it, as far as the tables showed. A socket its owner
     // closed while we looked (sent one datagram and closed: the queued
     // packet still names it) may have been a target's: that is not "direct".
@@ -202,6 +211,7 @@ class linux_flow_owner final : public flow_owner {
                                       if (found) return false;  // looked at next time
                                       auto r = fds_.find(pid, inode, false);
                                       if (r == fd_table_cache::look::found) found = pid;
+                                      if (r == fd_table_cache::look::denied) denied_ = pid;
                                       return r == fd_table_cache::look::gone;
                                     }),
                      newcomers_.end());
@@ -232,6 +242,7 @@ class linux_flow_owner final : public flow_owner {
   proc_events events_;
   std::vector<uint32_t> newcomers_;
   bool seeded_ = false;
+  uint32_t denied_ = 0;  ///< this lookup met a target whose descriptors we may not read
   fd_table_cache fds_;
 };
 

@@ -147,6 +147,14 @@ void remove_stale_rules(const filter::linux_params& p) {
   }
 }
 
+bool leftover_rules_present() {
+  for (const auto& f : family_tools) {
+    auto saved = run({f.save});
+    if (saved.exit_code == 0 && !filter::linux_cleanup_script(saved.output).empty()) return true;
+  }
+  return false;
+}
+
 result<std::unique_ptr<redirect_rules>> install_rules(const filter::inputs& in, const filter::linux_params& p) {
   auto rules = std::make_unique<linux_rules>(p);  // from here on, failure cleans up
   if (auto st = apply_rules(in, p); !st) return st.err();

@@ -22,10 +22,12 @@ void block_stop_signals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-bool wait_stop_signal(int timeout_ms) {
+os_request wait_os_request(int timeout_ms) {
   sigset_t s = stop_set();
   timespec ts{timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
-  return sigtimedwait(&s, nullptr, &ts) > 0;
+  int sig = sigtimedwait(&s, nullptr, &ts);
+  if (sig == SIGHUP) return os_request::reload;
+  return sig > 0 ? os_request::stop : os_request::none;
 }
 
 }  // namespace drover::platform

@@ -122,6 +122,24 @@ result<std::unique_ptr<single_instance>> single_instance::acquire(const std::str
   return make_error("lock", "cannot take the engine lock: @" + name + " is held but its holder does not answer");
 }
 
+std::string single_instance::holder(const std::string& name) {
+  sockaddr_un sa;
+  if (name.empty() || name.size() + 1 > sizeof sa.sun_path) return "";
+  socklen_t len = abstract_addr(name, sa);
+  pid_t pid = 0;
+  uid_t uid = 0;
+  int err = 0;
+  switch (ask_holder(sa, len, pid, uid, err)) {
+    case holder_answer::pid_known:
+      return pid > 0 ? "pid " + std::to_string(pid) : std::string("a process in another PID namespace");
+    case holder_answer::other:
+      return err == EAGAIN ? "a process whose lock does not answer" : "";
+    case holder_answer::refused:
+      break;
+  }
+  return "";
+}
+
 single_instance::single_instance(int listen_fd, int wake_fd) : fd_(listen_fd), wake_(wake_fd) {}
 
 single_instance::~single_instance() {

@@ -45,7 +45,7 @@ reconnect_backoff_initial = "500ms"
   EXPECT_TRUE(r.cfg.is_target("vesktop"));
   EXPECT_EQ(r.cfg.describe().find("hunter2"), std::string::npos);
   EXPECT_NE(r.cfg.describe().find("***"), std::string::npos);
-  auto again = parse(to_toml(r.cfg), target_os::linux_os);
+  auto again = parse(to_toml(r.cfg, secrets::include), target_os::linux_os);
   ASSERT_FALSE(again.error);
   EXPECT_EQ(again.cfg.proxy.password, "hunter2");
   EXPECT_EQ(again.cfg.skip.extra_skip_cidrs[1].to_string(), r.cfg.skip.extra_skip_cidrs[1].to_string());
@@ -189,4 +189,147 @@ TEST(config, durations) {
   EXPECT_FALSE(parse_duration("5"));
   EXPECT_FALSE(parse_duration("5 s"));
   EXPECT_FALSE(parse_duration("-5s"));
+}
+
+// Values the engine cannot run with are refused at the value itself, and the
+// message names the key and the limit (issue #12).
+TEST(config, engine_breaking_values_refused_with_place_and_limit) {
+  struct row {
+    const char* section;
+    std::string line;  // the key's line, line 2 of the file
+    const char* key;
+    const char* words;  // in the message: the limit
+    int column = 0;     // 0: where the value after " = " starts
+  };
+  const std::string long_name(256, 'x');
+  const row rows[] = {
+      {"engine", "heartbeat_interval = \"0s\"", "engine.heartbeat_interval", "at least 1s"},
+      {"engine", "heartbeat_interval = \"999ms\"", "engine.heartbeat_interval", "at least 1s"},
+      {"engine", "no_traffic_warn_after = \"99ms\"", "engine.no_traffic_warn_after", "at least 100ms"},
+      {"engine", "reconnect_backoff_initial = \"0ms\"", "engine.reconnect_backoff_initial", "at least 100ms"},
+      {"engine", "reconnect_backoff_max = \"50ms\"", "engine.reconnect_backoff_max", "at least 100ms"},
+      {"engine", "reconnect_total_cap = \"999ms\"", "engine.reconnect_total_cap", "at least 1s"},
+      {"engine", "heartbeat_interval = \"721h\"", "engine.heartbeat_interval", "at most 720h"},
+      {"engine", "reconnect_total_cap = \"999999999h\"", "engine.reconnect_total_cap", "at most 720h"},
+      {"proxy", "tcp_connect_timeout = \"0s\"", "proxy.tcp_connect_timeout", "at least 100ms"},
+      {"proxy", "tcp_connect_timeout = \"99ms\"", "proxy.tcp_connect_timeout", "at least 100ms"},
+      {"proxy", "udp_associate_timeout = \"10ms\"", "proxy.udp_associate_timeout", "at least 100ms"},
+      {"ui", "log_max_mb = 0", "ui.log_max_mb", "from 1 to 1000000"},
+      {"ui", "log_max_mb = -5", "ui.log_max_mb", "from 1 to 1000000"},
+      {"ui", "log_backups = 101", "ui.log_backups", "from 0 to 100"},
+      {"ui", "log_backups = -1", "ui.log_backups", "from 0 to 100"},
+      {"targets", "processes = [\"\"]", "targets.processes", "must not be empty", 14},
+      {"targets", "processes = [\"Discord\", \"/opt/discord/Discord\"]", "targets.processes",
+       "a process name, not a path: use the file name, e.g. Discord", 25},
+      {"targets", "processes = ['C:\\Discord\\Discord.exe']", "targets.processes", "not a path", 14},
+      {"targets", "processes = [\"Disc\\u0000ord\"]", "targets.processes", "NUL", 14},
+      {"targets", "processes = [\"" + long_name + "\"]", "targets.processes", "at most 255 bytes", 14},
+  };
+  for (auto& r : rows) {
+    std::string text = std::string("[") + r.section + "]\n" + r.line + "\n";
+    auto res = parse(text, target_os::linux_os);
+    ASSERT_TRUE(res.error) << text;
+    EXPECT_EQ(res.error->key, r.key) << text;
+    EXPECT_EQ(res.error->line, 2) << text;
+    int column = r.column ? r.column : static_cast<int>(r.line.find(" = ") + 4);
+    EXPECT_EQ(res.error->column, column) << text;
+    EXPECT_NE(res.error->message.find(r.words), std::string::npos) << res.error->message;
+    std::string shown = res.error->to_string("c.toml");
+    EXPECT_EQ(shown.rfind("c.toml:2:" + std::to_string(column) + ": " + r.key + ": ", 0), 0u) << shown;
+    EXPECT_EQ(res.cfg.engine.heartbeat_interval.count(), 5000) << "M-4: a refused file yields the defaults";
+  }
+  // Windows names the example after its own executables.
+  auto w = parse("[targets]\nprocesses = [\"C:/Discord.exe\"]\n", target_os::windows);
+  ASSERT_TRUE(w.error);
+  EXPECT_NE(w.error->message.find("e.g. Discord.exe"), std::string::npos) << w.error->message;
+}
+
+TEST(config, boundary_values_accepted) {
+  const std::string name255(255, 'n');
+  std::string text =
+      "[proxy]\ntcp_connect_timeout = \"100ms\"\nudp_associate_timeout = \"100ms\"\n"
+      "[targets]\nprocesses = [\"" +
+      name255 +
+      "\", \"Discord.exe\", \"my app\"]\n"
+      "[ui]\nlog_max_mb = 1\nlog_backups = 100\n"
+      "[engine]\nheartbeat_interval = \"1s\"\nno_traffic_warn_after = \"100ms\"\n"
+      "reconnect_backoff_initial = \"100ms\"\nreconnect_backoff_max = \"100ms\"\n"
+      "reconnect_total_cap = \"1s\"\n";
+  auto r = parse(text, target_os::linux_os);
+  ASSERT_FALSE(r.error) << r.error->to_string("t");
+  EXPECT_EQ(r.cfg.proxy.tcp_connect_timeout.count(), 100);
+  EXPECT_EQ(r.cfg.proxy.udp_associate_timeout.count(), 100);
+  EXPECT_EQ(r.cfg.ui.log_max_mb, 1);
+  EXPECT_EQ(r.cfg.ui.log_backups, 100);
+  EXPECT_EQ(r.cfg.engine.heartbeat_interval.count(), 1000);
+  EXPECT_EQ(r.cfg.engine.reconnect_total_cap.count(), 1000);
+  EXPECT_TRUE(r.cfg.is_target(name255));
+  auto zero = parse("[ui]\nlog_backups = 0\n[engine]\nheartbeat_interval = \"720h\"\n", target_os::linux_os);
+  ASSERT_FALSE(zero.error) << zero.error->to_string("t");
+  EXPECT_EQ(zero.cfg.ui.log_backups, 0);
+  // What to_toml writes for the extremes reads back unchanged.
+  auto again = parse(to_toml(r.cfg), target_os::linux_os);
+  ASSERT_FALSE(again.error) << again.error->to_string("t");
+  EXPECT_EQ(again.cfg.proxy.tcp_connect_timeout.count(), 100);
+  auto hours = parse(to_toml(zero.cfg), target_os::linux_os);
+  ASSERT_FALSE(hours.error) << hours.error->to_string("t");
+  EXPECT_EQ(hours.cfg.engine.heartbeat_interval, zero.cfg.engine.heartbeat_interval);
+}
+
+// Every config the end-to-end tests and the README write stays valid.
+TEST(config, configs_in_use_stay_valid) {
+  auto r = parse(
+      "version = 1\n[proxy]\nhost = \"10.0.0.2\"\nport = 1080\nudp_check = \"10.0.0.3:53\"\n"
+      "udp_associate_timeout = \"1s\"\ntcp_connect_timeout = \"1s\"\n[targets]\nprocesses = [\"droverclient\", "
+      "\"drovercurl\"]\n[ui]\nlog_level = \"debug\"\nlog_max_mb = 10\nlog_backups = 3\n[engine]\n"
+      "heartbeat_interval = \"1s\"\nno_traffic_warn_after = \"30s\"\nreconnect_backoff_initial = \"1s\"\n"
+      "reconnect_backoff_max = \"2s\"\nreconnect_total_cap = \"5m\"\n",
+      target_os::linux_os);
+  ASSERT_FALSE(r.error) << r.error->to_string("t");
+  EXPECT_TRUE(r.warnings.empty());
+}
+
+TEST(config, login_and_password_never_in_describe_or_dumped_toml) {
+  auto r = parse("[proxy]\nauth = true\nlogin = \"alice-account\"\npassword = \"hunter2\"\n", target_os::linux_os);
+  ASSERT_FALSE(r.error) << r.error->to_string("t");
+  auto d = r.cfg.describe();
+  EXPECT_EQ(d.find("alice-account"), std::string::npos) << d;
+  EXPECT_EQ(d.find("hunter2"), std::string::npos) << d;
+  EXPECT_NE(d.find("(auth, login ***, password ***)"), std::string::npos) << d;
+  auto dumped = to_toml(r.cfg);
+  EXPECT_EQ(dumped.find("alice-account"), std::string::npos) << dumped;
+  EXPECT_EQ(dumped.find("hunter2"), std::string::npos) << dumped;
+  auto back = parse(dumped, target_os::linux_os);
+  ASSERT_FALSE(back.error) << back.error->to_string("t");
+  EXPECT_EQ(back.cfg.proxy.login, "***");
+  EXPECT_EQ(back.cfg.proxy.password, "***");
+  // Unset stays visibly unset.
+  auto none = parse("[proxy]\nport = 1081\n", target_os::linux_os);
+  auto plain = parse(to_toml(none.cfg), target_os::linux_os);
+  ASSERT_FALSE(plain.error);
+  EXPECT_EQ(plain.cfg.proxy.login, "");
+  EXPECT_EQ(plain.cfg.proxy.password, "");
+  EXPECT_NE(none.cfg.describe().find("(no auth)"), std::string::npos);
+  // Only the file writer asks for the secrets themselves.
+  auto file = to_toml(r.cfg, secrets::include);
+  EXPECT_NE(file.find("alice-account"), std::string::npos);
+  EXPECT_NE(file.find("hunter2"), std::string::npos);
+}
+
+// fuzz_config: to_toml wrote 'literal' strings with raw UTF-8, which parse()
+// refuses for code points toml++ mishandles; what was read must read back.
+TEST(config, written_file_reads_back_with_non_ascii_text) {
+  auto r = parse(
+      "[proxy]\nhost = \"\xC2\xBD"
+      "d77\"\nauth = true\nlogin = \"\xD0\xB3\xC3\xA9\"\npassword = \"a\\tb\\nc\"\n"
+      "[targets]\nprocesses = [\"\xD0\x94\xD0\xB8\xD1\x81\xD0\xBA\xD0\xBE\xD1\x80\xD0\xB4\"]\n",
+      target_os::linux_os);
+  ASSERT_FALSE(r.error) << r.error->to_string("t");
+  auto file = to_toml(r.cfg, secrets::include);
+  auto again = parse(file, target_os::linux_os);
+  ASSERT_FALSE(again.error) << again.error->to_string("written") << "\n" << file;
+  EXPECT_EQ(again.cfg.proxy.host, r.cfg.proxy.host);
+  EXPECT_EQ(again.cfg.proxy.login, r.cfg.proxy.login);
+  EXPECT_EQ(again.cfg.proxy.password, "a\tb\nc");
+  EXPECT_EQ(again.cfg.targets.processes, r.cfg.targets.processes);
 }

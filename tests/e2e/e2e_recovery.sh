@@ -13,6 +13,8 @@ heartbeat_interval = "1s"
 reconnect_backoff_initial = "1s"
 reconnect_backoff_max = "2s"
 reconnect_total_cap = "20s"' write_config "$E2E_DIR/drover.toml"
+# The sleep/resume injections below are test-only requests.
+ENGINE_RUN_ARGS=--test-hooks
 start_engine "$E2E_DIR/drover.toml"
 wait_state Active 10
 T=$E2E_DIR/droverclient

@@ -343,12 +343,14 @@ install_tools() {
   UDP_CLIENT=$HERE/udp_client.py
 }
 
-start_engine() {  # start_engine CONFIG; ENGINE_PREFIX: a command to run it under (prlimit ...)
+# start_engine CONFIG; ENGINE_PREFIX: a command to run it under (prlimit ...);
+# ENGINE_RUN_ARGS: more arguments of `drover run` (--test-hooks).
+start_engine() {
   export XDG_RUNTIME_DIR=$E2E_DIR/run XDG_STATE_HOME=$E2E_DIR/state
-  mkdir -p "$XDG_RUNTIME_DIR"
+  mkdir -p "$XDG_RUNTIME_DIR" "$XDG_STATE_HOME"
   # shellcheck disable=SC2086
   bg "$E2E_DIR/engine.log" in_c ${ENGINE_PREFIX:-} env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" XDG_STATE_HOME="$XDG_STATE_HOME" \
-    "$DROVER" run --config "$1"
+    "$DROVER" run --config "$1" ${ENGINE_RUN_ARGS:-}
   ENGINE_PID=$BG_PID
 }
 

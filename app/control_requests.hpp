@@ -1,0 +1,33 @@
+#pragma once
+/// What the engine answers on its control channel (docs/control-protocol.md):
+/// every request of `drover status|stop|dump` and of the tray.
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "actors/engine_shared.hpp"
+#include "messages/messages.hpp"
+
+namespace drover::app {
+
+struct control_context {
+  caf::actor_system* sys = nullptr;
+  supervisor_actor sup;
+  std::shared_ptr<engine_shared> shared;
+  std::function<nlohmann::json()> status;  ///< what `status` answers
+  std::function<nlohmann::json()> dump;    ///< what `dump` answers
+  std::function<void()> reload;            ///< re-read the config (as SIGHUP)
+  std::atomic<bool>* quit = nullptr;       ///< set by `quit`: the process stops
+  bool test_hooks = false;                 ///< `sleep`/`resume` (drover run --test-hooks)
+};
+
+/// Answers one request through `reply`, at once or (stop, check) later from
+/// another thread; exactly once.
+void handle_control_request(const control_context& c, const std::string& request,
+                            std::function<void(std::string)> reply);
+
+}  // namespace drover::app

@@ -1,0 +1,61 @@
+#pragma once
+/// Writing files without ever following a symlink, with modes Drover chooses. Every file Drover
+/// writes (dumps, crash dumps, stats, logs) goes through here.
+#include <cstddef>
+#include <string>
+
+#include "core/result.hpp"
+
+namespace drover::platform {
+
+/// Who may read a file Drover writes.
+enum class file_mode {
+  owner_only,         ///< 0600
+  shared_with_group,  ///< 0640 with group "drover" when that group exists (logs, dumps), else 0600
+};
+
+/// What happens to an existing file's content.
+enum class write_mode { append, truncate };
+
+/// An owned file descriptor, closed on destruction. Moves, never copies.
+class unique_fd {
+ public:
+  unique_fd() = default;
+  explicit unique_fd(int fd) : fd_(fd) {}
+  ~unique_fd() { reset(); }
+  unique_fd(unique_fd&& other) noexcept : fd_(other.release()) {}
+  unique_fd& operator=(unique_fd&& other) noexcept;
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  /// Gives the descriptor up without closing it.
+  int release();
+  /// Closes the current descriptor (if any) and owns `fd`.
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+/// Opens `path` write-only (O_CREAT|O_NOFOLLOW|O_CLOEXEC, plus O_APPEND or O_TRUNC). A symlink is
+/// refused ("refusing to write X: it is a symlink"). A regular file we own gets exactly the mode
+/// `m` asks for; other files (a device, a FIFO with a reader) are written as they are. Never
+/// blocks on a FIFO without a reader.
+result<unique_fd> open_for_write(const std::string& path, write_mode how, file_mode m = file_mode::owner_only);
+
+/// Writes all `size` bytes to `fd`, retrying short writes; errors name `path` and the OS reason.
+status write_all(int fd, const char* data, std::size_t size, const std::string& path);
+
+/// Replaces the content of `path` with `content`: open (as open_for_write, truncating), write
+/// all, fsync when it is a regular file, close. Errors name the path and the OS reason, e.g.
+/// "cannot write /dev/full: No space left on device".
+status write_file(const std::string& path, const std::string& content, file_mode m = file_mode::owner_only);
+
+/// Like write_file, but a reader (or a crash) sees either the old content or the new, never a
+/// mix: writes a temporary file in the same directory, fsyncs it, renames it over `path` and
+/// fsyncs the directory. `path` must be a regular file or missing; a symlink is refused.
+status write_file_atomic(const std::string& path, const std::string& content, file_mode m = file_mode::owner_only);
+
+}  // namespace drover::platform
