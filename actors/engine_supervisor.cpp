@@ -1,4 +1,5 @@
 #include "actors/engine_supervisor.hpp"
+#include "actors/exceptions.hpp"
 
 #include "actors/rules_keeper.hpp"
 
@@ -68,7 +69,7 @@ void install(self_ptr self, Then then) {
             then();
           },
           [self, gen](caf::error& err) {
-            if (gen == self->state.generation) apply(self, fsm::event::driver_gone, self->system().render(err));
+            if (gen == self->state.generation) apply(self, fsm::event::driver_gone, error_text(self->system(), err));
           });
 }
 
@@ -96,7 +97,7 @@ void open_divert(self_ptr self) {
             install(self, [self, gen, cfg] { self->state.env->probe(self->system(), cfg.proxy, me(self), gen); });
           },
           [self, gen](caf::error& err) {
-            if (gen == self->state.generation) apply(self, fsm::event::checks_failed, self->system().render(err));
+            if (gen == self->state.generation) apply(self, fsm::event::checks_failed, error_text(self->system(), err));
           });
 }
 
@@ -426,7 +427,7 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
     forget(st.monitor, "upstream_monitor");
     bool benign = !dm.reason || dm.reason == caf::exit_reason::user_shutdown || dm.reason == caf::exit_reason::normal ||
                   dm.reason == caf::exit_reason::unreachable;
-    if (!benign) apply(self, fsm::event::exception, who + ": " + self->system().render(dm.reason));
+    if (!benign) apply(self, fsm::event::exception, who + ": " + error_text(self->system(), dm.reason));
   });
   self->set_exception_handler([self](std::exception_ptr& ep) -> caf::error {
     std::string what = "unknown exception";

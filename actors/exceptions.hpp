@@ -22,4 +22,12 @@ void report_exceptions(Self* self) {
   });
 }
 
+/// An error's own sentence for status and logs: the text an actor failed
+/// with, not CAF's "system_error(runtime_error, (...))" rendering.
+inline std::string error_text(caf::actor_system& sys, const caf::error& e) {
+  const auto& ctx = e.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0)) return ctx.get_as<std::string>(0);
+  return sys.render(e);
+}
+
 }  // namespace drover

@@ -51,6 +51,8 @@ parse_outcome parse_args(int argc, const char* const* argv) {
     }
     if (!takes_value && inline_value) return {std::nullopt, a + " takes no value"};
     if (takes_value && value.empty()) return {std::nullopt, a + " needs a non-empty value"};
+    if ((a == "--config" && o.config_given) || (a == "--out" && !o.out_path.empty()))
+      return {std::nullopt, a + " given twice"};
     if (a == "--config") {
       o.config_path = value;
       o.config_given = true;

@@ -2,6 +2,8 @@
 // unit's ExecStopPost runs it after every stop), and what `drover status`
 // says when it finds them.
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "app/commands.hpp"
 #include "platform/process_table.hpp"
@@ -23,6 +25,19 @@ int cmd_cleanup(const options&) {
     return exit_failure;
   }
   bool had = platform::leftover_rules_present();
+  // The unit's ExecStopPost runs this after every exit, a crash included,
+  // before Restart= starts the engine again. A crashed engine's rules hold
+  // new flows until the next one replaces them: removing them would send
+  // targets direct meanwhile (and for good once systemd gives up). Only a
+  // clean stop, or an operator, removes them.
+  if (const char* result = std::getenv("SERVICE_RESULT"); result && *result && std::string(result) != "success") {
+    if (had)
+      std::printf(
+          "drover: the engine ended with %s: its rules stay (new connections wait rather than go direct); "
+          "`sudo drover cleanup` removes them\n",
+          result);
+    return exit_ok;
+  }
   platform::remove_stale_rules(filter::linux_params{});
   if (platform::leftover_rules_present()) {
     std::fprintf(stderr, "drover: could not remove all of drover's rules (see `iptables-save | grep DROVER`)\n");

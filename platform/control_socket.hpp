@@ -23,6 +23,8 @@ inline constexpr std::size_t control_max_request = 64 * 1024;
 inline constexpr int control_request_timeout_ms = 2000;
 /// Clients connected at once, watchers included.
 inline constexpr std::size_t control_max_clients = 64;
+/// Clients root may have beyond control_max_clients.
+inline constexpr std::size_t control_root_reserve = 8;
 /// Output a watcher may leave unread before it is dropped.
 inline constexpr std::size_t control_max_watch_backlog = 256 * 1024;
 

@@ -43,5 +43,7 @@ status ensure_private_dir(const std::string& dir, unsigned mode, std::optional<u
 
 /// The gid of the "drover" group (members may read logs and dumps), if it exists.
 std::optional<unsigned> drover_group_id();
+/// The gid of group `name`, if it exists.
+std::optional<unsigned> group_id(const char* name);
 
 }  // namespace drover::platform

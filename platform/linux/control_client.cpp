@@ -34,7 +34,17 @@ result<unique_fd> connect_to(const std::string& path, int timeout_ms) {
   // Bounds connect() on a full backlog and the request's send.
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) return result<unique_fd>(std::move(fd));
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
+    // Only an engine (root) or our own user may answer: a socket another
+    // user put in our way (a root shell that kept a user's XDG_RUNTIME_DIR)
+    // would otherwise tell us "Active".
+    ucred cr{};
+    socklen_t len = sizeof cr;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || (cr.uid != 0 && cr.uid != ::geteuid()))
+      return make_error("impostor", "refusing the answer on " + path + ": it is served by uid " +
+                                        std::to_string(cr.uid) + ", not by root (someone else's socket)");
+    return result<unique_fd>(std::move(fd));
+  }
   if (errno == EACCES || errno == EPERM) return make_error("permission_denied", denied_message);
   if (errno == EAGAIN) return make_error("no_reply", "the running instance did not accept the connection in time");
   return make_error("no_instance", "no running instance (nothing listens on " + path + ")");

@@ -69,10 +69,11 @@ std::vector<uint32_t> peer_groups(int fd, pid_t pid) {
   return out;
 }
 
-bool peer_allowed(int fd, std::optional<uint32_t> drover_gid) {
+bool peer_allowed(int fd, std::optional<uint32_t> drover_gid, bool& is_root) {
   ucred cr{};
   socklen_t len = sizeof cr;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) return false;
+  is_root = cr.uid == 0;
   bool need_groups = cr.uid != 0 && drover_gid && cr.gid != *drover_gid;
   return control_peer_allowed(cr.uid, cr.gid, need_groups ? peer_groups(fd, cr.pid) : std::vector<uint32_t>{},
                               drover_gid);
@@ -322,8 +323,12 @@ void control_server::core::retry_accept() {
 }
 
 void control_server::core::admit(unique_fd fd) {
-  if (!peer_allowed(fd.get(), group_gid)) return refuse(std::move(fd), denied_reply);
-  if (clients.size() >= control_max_clients) return refuse(std::move(fd), too_many_reply);
+  bool root = false;
+  if (!peer_allowed(fd.get(), group_gid, root)) return refuse(std::move(fd), denied_reply);
+  // A few slots beyond the limit are root's: group members holding all 64
+  // (watchers, say) must not lock `sudo drover stop` out.
+  if (clients.size() >= control_max_clients + (root ? control_root_reserve : 0))
+    return refuse(std::move(fd), too_many_reply);
   auto c = std::make_shared<connection>(*this, std::move(fd));
   clients.insert(c);
   c->start();

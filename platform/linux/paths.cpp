@@ -69,9 +69,14 @@ status check_parent(const std::string& dir, const std::string& parent) {
   if (st.st_uid != 0 && st.st_uid != ::geteuid())
     return refuse(dir, "its parent " + parent + " is owned by uid " + std::to_string(st.st_uid) + ", not root or " +
                            owner_wanted() + " (use a directory of your own)");
-  // Ubuntu's /var/log is root:syslog 0775: a root-owned parent shared with a system group
-  // (gid < 1000, services only) is trusted like root; a user group or everyone is not.
-  bool system_group = st.st_uid == 0 && st.st_gid < 1000;
+  // Ubuntu's /var/log is root:syslog 0775: a root-owned parent shared with
+  // the log daemons' groups is trusted like root; any other group (users,
+  // staff: groups of people, whatever their gid) or everyone is not.
+  auto is_gid = [&st](const char* name) {
+    auto g = group_id(name);
+    return g && *g == st.st_gid;
+  };
+  bool system_group = st.st_uid == 0 && (st.st_gid == 0 || is_gid("syslog") || is_gid("adm"));
   bool shared = (st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && !system_group);
   if (shared && !(st.st_mode & S_ISVTX))
     return refuse(dir, "its parent " + parent + " is writable by group or others without the sticky bit (mode " +
@@ -194,12 +199,14 @@ status ensure_private_dir(const std::string& dir, unsigned mode, std::optional<u
   return check_dir(dir, st);
 }
 
-std::optional<unsigned> drover_group_id() {
+std::optional<unsigned> drover_group_id() { return group_id("drover"); }
+
+std::optional<unsigned> group_id(const char* name) {
   std::vector<char> buf(16384);
   for (int tries = 0; tries < 4; ++tries) {
     group gr{};
     group* found = nullptr;
-    int rc = ::getgrnam_r("drover", &gr, buf.data(), buf.size(), &found);
+    int rc = ::getgrnam_r(name, &gr, buf.data(), buf.size(), &found);
     if (rc == ERANGE) {
       buf.resize(buf.size() * 4);
       continue;

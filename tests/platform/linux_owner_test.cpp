@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -205,11 +208,49 @@ TEST(FlowOwner, NoSocketWhileTargetsRunIsUnknownNotDirect) {
 TEST(FlowOwner, ASocketNoTargetHoldsIsNotATarget) {
   auto owner = drover::platform::make_flow_owner();
   int fd = bound_udp(false);
-  // pid 1 is no candidate of ours to hold it: not a target, so direct.
-  auto r =
-      owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {1}, [](const std::string&) { return false; });
+  // A child that closed its copy is the only target: it does not hold the
+  // socket, so the socket's owner is not a target (direct).
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::close(fd);
+    ::pause();
+    ::_exit(0);
+  }
+  ASSERT_GT(child, 0);
+  // Until the child has closed it, it holds the socket too.
+  char mine[64];
+  ssize_t m = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), mine, sizeof mine);
+  ASSERT_GT(m, 0);
+  auto child_holds = [&] {
+    for (int d = 0; d < 64; ++d) {
+      char link[64];
+      ssize_t n =
+          ::readlink(("/proc/" + std::to_string(child) + "/fd/" + std::to_string(d)).c_str(), link, sizeof link);
+      if (n == m && std::memcmp(link, mine, static_cast<size_t>(n)) == 0) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 200 && child_holds(); ++i) ::usleep(10000);
+  auto r = owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {static_cast<uint32_t>(child)},
+                        [](const std::string&) { return false; });
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
   ASSERT_TRUE(r.ok()) << r.err().message;
   EXPECT_EQ(*r, 0u);
+  ::close(fd);
+}
+
+TEST(FlowOwner, ATargetWhoseDescriptorsCannotBeReadIsUnknownNotDirect) {
+  // Another user's process, and we may not read its descriptors (no
+  // CAP_SYS_PTRACE): it may hold the socket, so the flow is not direct.
+  char link[64];
+  if (::readlink("/proc/1/fd/0", link, sizeof link) > 0 || errno != EACCES)
+    GTEST_SKIP() << "pid 1's descriptors are readable here (it has no capability we lack)";
+  auto owner = drover::platform::make_flow_owner();
+  int fd = bound_udp(false);
+  auto r =
+      owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {1}, [](const std::string&) { return false; });
+  EXPECT_FALSE(r.ok()) << "got pid " << (r.ok() ? *r : 0);
   ::close(fd);
 }
 

@@ -130,7 +130,11 @@ TEST_F(paths_test, shared_parent_is_accepted_only_when_sticky) {
   ASSERT_EQ(::chown(shared.c_str(), 0, 65534), 0);  // writable by a user group: refused
   ASSERT_EQ(::chmod(shared.c_str(), 0775), 0);
   EXPECT_FALSE(runtime_dir().ok());
-  ASSERT_EQ(::chown(shared.c_str(), 0, 4), 0);  // root:adm 0775, like Ubuntu's /var/log root:syslog
+  ASSERT_EQ(::chown(shared.c_str(), 0, 100), 0);  // root:users 0775: a group of people, low gid or not
+  EXPECT_FALSE(runtime_dir().ok());
+  auto adm = group_id("adm");
+  ASSERT_TRUE(adm.has_value());
+  ASSERT_EQ(::chown(shared.c_str(), 0, *adm), 0);  // root:adm 0775, like Ubuntu's /var/log root:syslog
   auto system_group = runtime_dir();
   EXPECT_TRUE(system_group.ok()) << system_group.err().message;
 }
