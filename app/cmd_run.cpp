@@ -137,6 +137,7 @@ int cmd_run(const options& o) {
   }
   auto no_log_file = setup_logging(lc.cfg);
   if (!no_log_file.empty()) spdlog::warn("logging to stderr only: {}", no_log_file);
+  if (!(*lock)->squatter().empty()) spdlog::warn("engine lock: {}", (*lock)->squatter());
   // Everything that can refuse the start comes before the actor system: an
   // error then leaves nothing running to wait for (signals are blocked, so a
   // wait here would be for ever).

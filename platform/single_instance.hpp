@@ -25,6 +25,10 @@ class single_instance {
   /// moment would find it held and give up).
   static std::string holder(const std::string& name = default_name);
 
+  /// Set when another user squats the abstract name: the engine runs on the
+  /// namespace lock alone and says so once.
+  const std::string& squatter() const { return squatter_; }
+
   /// Releases the lock (the name is free again once this returns).
   ~single_instance();
   single_instance(const single_instance&) = delete;
@@ -35,6 +39,8 @@ class single_instance {
   void serve();
   int fd_ = -1;
   int wake_ = -1;
+  int file_lock_ = -1;  ///< the namespace lock (root), -1 if none
+  std::string squatter_;
   std::thread thread_;
 };
 

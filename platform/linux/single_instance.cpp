@@ -1,18 +1,25 @@
-// The lock is a listening socket bound to an abstract Unix name: abstract
-// names belong to the network namespace (exactly the scope of the rules and
-// the queue), need no file that could go stale, and the kernel frees them when
-// the holder's last descriptor closes, however it dies (SIGKILL included).
+// Two locks, both scoped to the network namespace (exactly the scope of the
+// rules and the queue) and freed by the kernel however the holder dies
+// (SIGKILL included):
+// - as root, an open-file-description lock on /run/drover-netns-INODE.lock:
+//   /run is root's, so no other user can take it first. It decides.
+// - a listening socket bound to an abstract Unix name: any local user may
+//   bind that name, so it only tells who holds the lock (its SO_PEERCRED
+//   pid); a squatter there is ignored by root.
 #include "platform/single_instance.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace drover::platform {
@@ -72,12 +79,60 @@ holder_answer ask_holder(const sockaddr_un& sa, socklen_t len, pid_t& pid, uid_t
   return holder_answer::pid_known;
 }
 
+// The namespace lock's file, or empty when not root (development runs keep
+// the abstract name alone).
+std::string netns_lock_path(const std::string& name) {
+  struct stat st {};
+  if (::geteuid() != 0 || ::stat("/proc/self/ns/net", &st) != 0) return "";
+  return "/run/" + name + "-netns-" + std::to_string(st.st_ino) + ".lock";
+}
+
+// Takes it (fd >= 0), or says who holds it. The holder writes its pid in.
+result<int> take_netns_lock(const std::string& path) {
+  fd_guard fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return make_error("lock", "cannot open " + path + ": " + std::strerror(errno));
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(fd.get(), F_OFD_SETLK, &fl) != 0) {
+    if (errno != EAGAIN && errno != EACCES)
+      return make_error("lock", "cannot lock " + path + ": " + std::strerror(errno));
+    char buf[32] = {};
+    ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+    long pid = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
+    return make_error("already_running",
+                      pid > 0 ? "already running (pid " + std::to_string(pid) + ")" : std::string("already running"));
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) {
+    // The lock holds without the pid; only the message of a second run suffers.
+  }
+  return fd.release();
+}
+
+// Whether the namespace lock is held, without taking it: F_OFD_GETLK tests.
+bool netns_lock_held(const std::string& path) {
+  fd_guard fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) return false;
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  return ::fcntl(fd.get(), F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
 }  // namespace
 
 result<std::unique_ptr<single_instance>> single_instance::acquire(const std::string& name) {
   sockaddr_un sa;
   if (name.empty() || name.size() + 1 > sizeof sa.sun_path) return make_error("lock", "bad lock name: " + name);
   socklen_t len = abstract_addr(name, sa);
+  int file_fd = -1;
+  if (auto path = netns_lock_path(name); !path.empty()) {
+    auto taken = take_netns_lock(path);
+    if (!taken) return taken.err();
+    file_fd = *taken;
+  }
+  fd_guard file_lock(file_fd);
   int err = 0;
   // A holder that is exiting (or has bound but not yet listens) refuses
   // connections for a moment: try again rather than report a false owner.
@@ -91,6 +146,7 @@ result<std::unique_ptr<single_instance>> single_instance::acquire(const std::str
       if (wake.get() < 0)
         return make_error("lock", std::string("cannot take the engine lock: ") + std::strerror(errno));
       std::unique_ptr<single_instance> lock(new single_instance(s.release(), wake.release()));
+      lock->file_lock_ = file_lock.release();
       lock->thread_ = std::thread([l = lock.get()] { l->serve(); });
       return lock;
     }
@@ -102,6 +158,15 @@ result<std::unique_ptr<single_instance>> single_instance::acquire(const std::str
       case holder_answer::pid_known:
         // An engine runs as root; any user can bind the name first, though,
         // and that must not pass for a running engine.
+        // The namespace lock is ours: another user's squatter on the name
+        // only costs the name (a second run then learns no pid from it).
+        if (file_lock.get() >= 0 && uid != 0) {
+          std::unique_ptr<single_instance> lock(new single_instance(-1, -1));
+          lock->file_lock_ = file_lock.release();
+          lock->squatter_ = "the name @" + name + " is held by pid " + std::to_string(pid) + " of uid " +
+                            std::to_string(uid) + ", not an engine: ignored";
+          return lock;
+        }
         if (::geteuid() == 0 && uid != 0)
           return make_error("lock_squatted", "the engine lock @" + name + " is held by pid " + std::to_string(pid) +
                                                  " of uid " + std::to_string(uid) +
@@ -129,8 +194,11 @@ std::string single_instance::holder(const std::string& name) {
   pid_t pid = 0;
   uid_t uid = 0;
   int err = 0;
+  auto path = netns_lock_path(name);
+  if (!path.empty() && !netns_lock_held(path)) return "";  // a squatter on the name is no engine
   switch (ask_holder(sa, len, pid, uid, err)) {
     case holder_answer::pid_known:
+      if (!path.empty() && uid != 0) return "an engine (its name is squatted by uid " + std::to_string(uid) + ")";
       return pid > 0 ? "pid " + std::to_string(pid) : std::string("a process in another PID namespace");
     case holder_answer::other:
       return err == EAGAIN ? "a process whose lock does not answer" : "";
@@ -148,8 +216,8 @@ single_instance::~single_instance() {
     (void)!::write(wake_, &one, sizeof one);
     thread_.join();
   }
-  ::close(fd_);
-  ::close(wake_);
+  for (int fd : {fd_, wake_, file_lock_})
+    if (fd >= 0) ::close(fd);
 }
 
 // Accepts and closes: the asker already has our pid from the connection.

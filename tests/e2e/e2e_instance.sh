@@ -199,18 +199,41 @@ for args in "status" "status --json" "status" "status --watch"; do
   [ "$rc" -eq 1 ] || fail "drover $args exited $rc on an answer without a valid state: $out"
   grep -q "sent no valid state" <<<"$out" || fail "drover $args does not say what is wrong: $out"
 done
-echo "the engine lock held by an unprivileged user is named as such, not as a running engine"
+echo "another user squatting the lock's abstract name cannot keep the engine from starting"
 bg "$E2E_DIR/squat.log" in_c setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c '
 import socket, time
 s = socket.socket(socket.AF_UNIX)
 s.bind("\0drover-engine")
 s.listen()
-time.sleep(30)
+time.sleep(60)
 '
+SQUAT=$BG_PID
 for _ in $(seq 1 100); do in_c ss -xl | grep -q "@drover-engine" && break; sleep 0.02; done
+in_c ss -xlp | grep -q "@drover-engine" || fail "the squatter did not bind the name"
+start_engine "$E2E_DIR/drover.toml"
+wait_state Active 10
+grep -q "uid $(id -u nobody), not an engine: ignored" "$E2E_DIR/engine.log" || fail "the engine does not name the squatter"
+c0=$(dante_connects)
+in_c "$T" http "$IP_F" 8080 / >/dev/null || fail "fetch beside a squatter failed"
+[ "$(dante_connects)" -eq $((c0 + 1)) ] || fail "the fetch beside a squatter did not go through dante"
 other_run "$NS_C" "$E2E_DIR/run-squat"
-expect_exit1 3000 "not an engine"
-grep -q "uid $(id -u nobody)" <<<"$RUN_OUT" || fail "the squatter's uid is not named: $RUN_OUT"
-[ -z "$(drover_leftovers)" ] || fail "rules installed while the lock was not ours"
-kill "$BG_PID" 2>/dev/null || true
+expect_exit1 3000 "already running (pid $(engine_pid))"
+set +e
+out=$(in_c "$DROVER" cleanup 2>&1)
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "cleanup beside a running engine exited $rc: $out"
+rules_intact || fail "cleanup removed the engine's rules"
+echo "killed beside a squatter: status names the stale rules, not a running engine; cleanup works"
+kill -9 "$(engine_pid)"
+wait "$ENGINE_PID" 2>/dev/null || true
+set +e
+out=$(in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" status 2>&1)
+rc=$?
+set -e
+note "status: $out"
+[ "$rc" = 3 ] && grep -q "rules are still installed" <<<"$out" || fail "status beside a squatter said: $out (exit $rc)"
+in_c "$DROVER" cleanup >/dev/null || fail "cleanup beside a squatter failed"
+[ -z "$(drover_leftovers)" ] || fail "rules left after cleanup"
+kill "$SQUAT" 2>/dev/null || true
 echo "PASS"
