@@ -4,6 +4,7 @@
 
 #include "app/commands.hpp"
 #include "app/config_file.hpp"
+#include "app/status_json.hpp"
 #include "platform/upstream_probe.hpp"
 
 namespace drover::app {
@@ -32,27 +33,9 @@ int cmd_check(const options& o) {
   // A proxy without working UDP still carries chat: say so, the user may
   // well be content with that (voice is what needs UDP).
   bool tcp_only = rep.tcp_ok && !rep.udp_ok;
-  std::string where =
-      (p.host.find(':') != std::string::npos ? "[" + p.host + "]" : p.host) + ":" + std::to_string(p.port);
+  std::string where = proxy_where(p);
   if (o.json) {
-    nlohmann::json j;
-    j["ok"] = rep.ok;
-    j["tcp_ok"] = rep.tcp_ok;
-    j["udp_ok"] = rep.udp_ok;
-    j["unreachable"] = rep.unreachable;
-    j["proxy"] = where;
-    j["addresses"] = nlohmann::json::array();
-    for (auto& a : rep.addresses) j["addresses"].push_back(a.to_string());
-    j["udp_check"] = p.udp_check.to_string();
-    j["auth"] = p.auth;
-    j["pipelining"] = rep.pipelining;
-    j["total_ms"] = rep.total_millis;
-    j["steps"] = nlohmann::json::array();
-    for (auto& s : rep.steps)
-      j["steps"].push_back({{"name", s.name}, {"ok", s.ok}, {"ms", s.millis}, {"detail", s.detail}});
-    if (!rep.ok) j["failure"] = rep.failure;
-    if (!rep.udp_ok) j["udp_failure"] = rep.udp_failure;
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", probe_to_json(rep, p).dump(2).c_str());
   } else {
     std::printf("drover check: proxy %s (%s), UDP round trip to %s\n", where.c_str(),
                 p.auth ? "username/password authentication" : "no authentication", p.udp_check.to_string().c_str());

@@ -19,11 +19,7 @@ namespace {
 
 // Says why no engine answered; exit 3 (no instance) or 1 (not allowed).
 int no_answer(const error& e) {
-  if (e.code == "permission_denied") {
-    std::fprintf(stderr, "drover: %s\n", e.message.c_str());
-    return exit_failure;
-  }
-  if (e.code != "no_instance") {
+  if (e.code != "no_instance") {  // permission_denied, impostor, no_reply
     std::fprintf(stderr, "drover: %s\n", e.message.c_str());
     return exit_failure;
   }

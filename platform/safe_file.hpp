@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "platform/unique_fd.hpp"
 
 namespace drover::platform {
 
@@ -16,28 +17,6 @@ enum class file_mode {
 
 /// What happens to an existing file's content.
 enum class write_mode { append, truncate };
-
-/// An owned file descriptor, closed on destruction. Moves, never copies.
-class unique_fd {
- public:
-  unique_fd() = default;
-  explicit unique_fd(int fd) : fd_(fd) {}
-  ~unique_fd() { reset(); }
-  unique_fd(unique_fd&& other) noexcept : fd_(other.release()) {}
-  unique_fd& operator=(unique_fd&& other) noexcept;
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  /// Gives the descriptor up without closing it.
-  int release();
-  /// Closes the current descriptor (if any) and owns `fd`.
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
 
 /// Opens `path` write-only (O_CREAT|O_NOFOLLOW|O_CLOEXEC, plus O_APPEND or O_TRUNC). A symlink is
 /// refused ("refusing to write X: it is a symlink"). A regular file we own gets exactly the mode

@@ -15,13 +15,13 @@
 #include <utility>
 
 #include "platform/linux/control_common.hpp"
+#include "platform/unique_fd.hpp"
 
 namespace drover::platform {
 namespace {
 
 using control_detail::denied_message;
 using control_detail::fill_addr;
-using control_detail::unique_fd;
 
 constexpr std::size_t max_reply = 16u << 20;
 

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "platform/linux/control_common.hpp"
+#include "platform/unique_fd.hpp"
 
 namespace drover::platform {
 namespace {
@@ -28,7 +29,6 @@ using stream = asio::local::stream_protocol;
 
 using control_detail::denied_reply;
 using control_detail::fill_addr;
-using control_detail::unique_fd;
 
 constexpr const char* too_long_reply = R"j({"error":"request too long (limit 64 KB)"})j";
 constexpr const char* too_many_reply = R"j({"error":"too many control clients (64)"})j";

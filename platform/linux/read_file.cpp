@@ -1,4 +1,5 @@
 #include "platform/read_file.hpp"
+#include "platform/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -45,20 +46,6 @@ std::optional<error> refuse(const struct stat& st, size_t limit) {
   return std::nullopt;
 }
 
-class fd_guard {
- public:
-  explicit fd_guard(int fd) : fd_(fd) {}
-  ~fd_guard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 }  // namespace
 
 result<std::string> read_small_file(const std::string& path, size_t limit) {
@@ -70,7 +57,7 @@ result<std::string> read_small_file(const std::string& path, size_t limit) {
   if (auto e = refuse(st, limit)) return *e;
   // O_NONBLOCK: should the path become a FIFO between stat() and open(),
   // open() still returns at once instead of waiting for a writer.
-  fd_guard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (fd.get() < 0) return from_errno(errno);
   // The same checks on what was opened: the path may have been replaced.
   if (::fstat(fd.get(), &st) != 0) return from_errno(errno);

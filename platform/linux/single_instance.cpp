@@ -1,12 +1,13 @@
 // Two locks, both scoped to the network namespace (exactly the scope of the
 // rules and the queue) and freed by the kernel however the holder dies
 // (SIGKILL included):
-// - as root, an open-file-description lock on /run/drover-netns-INODE.lock:
+// - as root, an open-file-description lock on /run/drover-engine-netns-INODE.lock:
 //   /run is root's, so no other user can take it first. It decides.
 // - a listening socket bound to an abstract Unix name: any local user may
 //   bind that name, so it only tells who holds the lock (its SO_PEERCRED
 //   pid); a squatter there is ignored by root.
 #include "platform/single_instance.hpp"
+#include "platform/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -25,26 +26,6 @@
 namespace drover::platform {
 namespace {
 
-// Closes a descriptor on every path out of acquire().
-class fd_guard {
- public:
-  explicit fd_guard(int fd) : fd_(fd) {}
-  ~fd_guard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
-
 socklen_t abstract_addr(const std::string& name, sockaddr_un& sa) {
   sa = {};
   sa.sun_family = AF_UNIX;
@@ -59,7 +40,7 @@ enum class holder_answer { pid_known, refused, other };
 // pid the holder had when it started listening. Non-blocking, so a holder
 // that never accepts cannot stall us.
 holder_answer ask_holder(const sockaddr_un& sa, socklen_t len, pid_t& pid, uid_t& uid, int& err) {
-  fd_guard c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  unique_fd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (c.get() < 0) {
     err = errno;
     return holder_answer::other;
@@ -89,7 +70,7 @@ std::string netns_lock_path(const std::string& name) {
 
 // Takes it (fd >= 0), or says who holds it. The holder writes its pid in.
 result<int> take_netns_lock(const std::string& path) {
-  fd_guard fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  unique_fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) return make_error("lock", "cannot open " + path + ": " + std::strerror(errno));
   struct flock fl {};
   fl.l_type = F_WRLCK;
@@ -112,7 +93,7 @@ result<int> take_netns_lock(const std::string& path) {
 
 // Whether the namespace lock is held, without taking it: F_OFD_GETLK tests.
 bool netns_lock_held(const std::string& path) {
-  fd_guard fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  unique_fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) return false;
   struct flock fl {};
   fl.l_type = F_WRLCK;
@@ -132,17 +113,17 @@ result<std::unique_ptr<single_instance>> single_instance::acquire(const std::str
     if (!taken) return taken.err();
     file_fd = *taken;
   }
-  fd_guard file_lock(file_fd);
+  unique_fd file_lock(file_fd);
   int err = 0;
   // A holder that is exiting (or has bound but not yet listens) refuses
   // connections for a moment: try again rather than report a false owner.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    fd_guard s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    unique_fd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (s.get() < 0) return make_error("lock", std::string("cannot take the engine lock: ") + std::strerror(errno));
     if (::bind(s.get(), reinterpret_cast<const sockaddr*>(&sa), len) == 0) {
       if (::listen(s.get(), 16) < 0)
         return make_error("lock", std::string("cannot take the engine lock: ") + std::strerror(errno));
-      fd_guard wake(::eventfd(0, EFD_CLOEXEC));
+      unique_fd wake(::eventfd(0, EFD_CLOEXEC));
       if (wake.get() < 0)
         return make_error("lock", std::string("cannot take the engine lock: ") + std::strerror(errno));
       std::unique_ptr<single_instance> lock(new single_instance(s.release(), wake.release()));
