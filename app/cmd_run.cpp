@@ -130,9 +130,9 @@ int cmd_run(const options& o) {
     std::fprintf(stderr, "drover: %s\n", lock.err().message.c_str());
     return exit_failure;
   }
-  auto run_dir = platform::runtime_dir();
-  if (!run_dir) {
-    std::fprintf(stderr, "drover: %s\n", run_dir.err().message.c_str());
+  auto socket_path = platform::control_socket_listen_path();
+  if (!socket_path) {
+    std::fprintf(stderr, "drover: %s\n", socket_path.err().message.c_str());
     return exit_failure;
   }
   auto no_log_file = setup_logging(lc.cfg);
@@ -142,7 +142,7 @@ int cmd_run(const options& o) {
   // error then leaves nothing running to wait for (signals are blocked, so a
   // wait here would be for ever).
   platform::control_server control;
-  if (auto st = control.listen(*run_dir + "/control.sock"); !st) {
+  if (auto st = control.listen(*socket_path); !st) {
     spdlog::error("{}", st.err().message);
     return exit_failure;
   }

@@ -15,7 +15,6 @@ wait_state Active 10
 SOCK=$E2E_DIR/run/drover/control.sock
 PID=$(engine_pid)
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-drover_c() { in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" "$@"; }
 
 echo "a client sending a byte every 1.5 s does not hold up status or stop for others"
 bg "$E2E_DIR/trickle.log" python3 -c '
@@ -28,7 +27,7 @@ TRICKLE=$BG_PID
 sleep 0.3
 for i in 1 2 3; do
   t0=$(date +%s%N)
-  drover_c status >/dev/null || fail "status failed beside a trickling client"
+  drover_cli status >/dev/null || fail "status failed beside a trickling client"
   ms=$(ms_since "$t0")
   [ "$ms" -lt 1000 ] || fail "status took $ms ms beside a trickling client"
   sleep 0.5
@@ -82,7 +81,7 @@ note "uid 65534: $out"
 
 echo "a dump onto a full device fails with the reason (exit 1)"
 set +e
-out=$(drover_c dump --out /dev/full 2>&1)
+out=$(drover_cli dump --out /dev/full 2>&1)
 rc=$?
 set -e
 note "$out"

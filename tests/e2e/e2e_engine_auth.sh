@@ -22,7 +22,7 @@ out=$(in_c "$E2E_DIR/droverclient" udp "$IP_F" 7001 50) || fail "udp failed: $ou
 note "$out"
 grep -q "SOCKS5 handshakes pipelined" "$E2E_DIR/engine.log" || fail "dante takes pipelined handshakes, the engine did not use them"
 echo "a dump (attached to bug reports) names neither the login nor the password"
-in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" dump --out "$E2E_DIR/dump.json" >/dev/null || fail "dump failed"
+drover_cli dump --out "$E2E_DIR/dump.json" >/dev/null || fail "dump failed"
 python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$E2E_DIR/dump.json" || fail "the dump is not JSON"
 if grep -q 'drovertest\|c0rrect-h0rse' "$E2E_DIR/dump.json"; then fail "the dump names the login or password"; fi
 if grep -q 'drovertest' "$E2E_DIR/engine.log"; then fail "the log names the login"; fi

@@ -228,7 +228,7 @@ echo "killed beside a squatter: status names the stale rules, not a running engi
 kill -9 "$(engine_pid)"
 wait "$ENGINE_PID" 2>/dev/null || true
 set +e
-out=$(in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" status 2>&1)
+out=$(drover_cli status 2>&1)
 rc=$?
 set -e
 note "status: $out"

@@ -336,7 +336,7 @@ end_case() {
     for p in $(cat "$E2E_DIR/case-pids"); do kill "$p" 2>/dev/null || true; done
     rm -f "$E2E_DIR/case-pids"
   fi
-  in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" stop >/dev/null 2>&1 || true
+  drover_cli stop >/dev/null 2>&1 || true
   for _ in $(seq 1 40); do [ -z "$(engine_pid)" ] && break; sleep 0.05; done
   for p in $(engine_pid) $(ip netns pids "$NS_C") $(ip netns pids "$NS_P"); do kill -9 "$p" 2>/dev/null || true; done
   for _ in $(seq 1 100); do

@@ -364,7 +364,9 @@ engine_pid() {
   return 0
 }
 
-engine_status() { in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" status --json; }
+# drover_cli ARGS...: the CLI in the client namespace, talking to this run's engine.
+drover_cli() { in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" "$@"; }
+engine_status() { drover_cli status --json; }
 engine_field() { engine_status 2>/dev/null | python3 -c "import json,sys; print(json.load(sys.stdin).get('$1',''))"; }
 
 wait_state() {  # wait_state STATE [seconds]
@@ -379,7 +381,7 @@ wait_state() {  # wait_state STATE [seconds]
 }
 
 stop_engine() {
-  in_c env XDG_RUNTIME_DIR="$E2E_DIR/run" "$DROVER" stop >/dev/null 2>&1 || true
+  drover_cli stop >/dev/null 2>&1 || true
   wait "$ENGINE_PID" 2>/dev/null || true
 }
 
