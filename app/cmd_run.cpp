@@ -221,9 +221,8 @@ int cmd_run(const options& o) {
   // same answer as `status`.
   so.on_change = [&control, &status_of, ready](const status_snapshot& s) {
     control.publish(status_of().dump());
-    if (s.state == "Idle" || s.state == "Starting")
-      platform::notify_status(service_line(s));
-    else if (!ready->exchange(true))
+    bool started = s.state != "Idle" && s.state != "Starting";
+    if (started && !ready->exchange(true))
       platform::notify_ready(service_line(s));
     else
       platform::notify_status(service_line(s));
