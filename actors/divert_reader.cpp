@@ -1,89 +1,21 @@
 #include "actors/divert_reader.hpp"
 #include "actors/exceptions.hpp"
+#include "actors/flow_classifier.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <thread>
 
-#include "core/packet.hpp"
 #include "platform/flow_owner.hpp"
+#include "platform/redirect.hpp"
 
 namespace drover {
-
-flow_classifier::flow_classifier(std::shared_ptr<engine_shared> shared)
-    : shared_(std::move(shared)), owner_(platform::make_flow_owner()) {
-  if (owner_->reports_new_processes())
-    spdlog::info("flow owner: new processes reported by the kernel");
-  else
-    spdlog::warn(
-        "flow owner: the kernel reports no new processes here; each flow no target owns costs a scan of "
-        "every process");
-}
-flow_classifier::~flow_classifier() = default;
-
-platform::verdict flow_classifier::classify(const uint8_t* data, size_t len) {
-  auto& c = shared_->counters;
-  flow_verdict::facts f;
-  f.active = shared_->active.load(std::memory_order_acquire);
-  f.udp_available = shared_->udp_available.load(std::memory_order_acquire);
-  // The queue holds only the packet's first bytes: headers are all we need.
-  auto v = packet::parse_headers(data, len);
-  std::string detail;
-  if (v) {
-    f.parsed = true;
-    f.version = v->version;
-    f.proto = v->proto;
-    f.tcp_established = v->proto == packet::l4_proto::tcp && (v->tcp_flags & packet::tcp_syn) == 0;
-  } else {
-    detail = v.err().message;
-  }
-  if (f.parsed && f.proto != packet::l4_proto::other) {
-    auto pid =
-        owner_->owner(*v, shared_->targets(), [this](const std::string& exe) { return shared_->is_target(exe); });
-    if (!pid) {
-      f.owner = flow_verdict::ownership::unknown;
-      detail = packet::addr_to_string(*v, true) + ":" + std::to_string(v->src_port) + " -> " +
-               packet::addr_to_string(*v, false) + ":" + std::to_string(v->dst_port) + ": " + pid.err().message;
-    } else if (*pid == 0) {
-      f.owner = flow_verdict::ownership::not_target;
-    } else {
-      f.owner = flow_verdict::ownership::target;
-      shared_->add_target(*pid);
-    }
-  }
-  auto d = flow_verdict::decide(f);
-  switch (d.why) {
-    case flow_verdict::reason::unparseable:
-    case flow_verdict::reason::owner_unknown:
-      c.unattributed++;
-      c.refused++;
-      report_unattributed(flow_verdict::to_string(d.why), detail);
-      break;
-    case flow_verdict::reason::not_target:
-      c.direct++;
-      break;
-    case flow_verdict::reason::none:
-      c.redirected++;
-      break;
-    default:
-      c.refused++;
-      break;
-  }
-  return d.v;
-}
-
-void flow_classifier::report_unattributed(const char* why, const std::string& detail) {
-  uint64_t held_back = 0;
-  if (!unattributed_log_.admit(log_gate::clock::now(), held_back)) return;
-  spdlog::warn("capture: a new flow refused, {}: {}{}", why, detail,
-               held_back ? " (" + std::to_string(held_back) + " more since the last report)" : "");
-}
 
 namespace {
 
 // The capture thread and its handle; destruction unblocks and joins it.
 struct reader_thread {
-  std::unique_ptr<platform::divert> handle;
+  std::unique_ptr<platform::flow_capture> handle;
   std::thread thread;
   ~reader_thread() {
     if (handle) handle->shutdown();
@@ -94,11 +26,10 @@ struct reader_thread {
 }  // namespace
 
 divert_reader_actor::behavior_type divert_reader(divert_reader_actor::pointer self,
-                                                 std::shared_ptr<engine_shared> shared, supervisor_actor parent,
-                                                 platform::divert_options opts) {
+                                                 std::shared_ptr<engine_shared> shared, supervisor_actor parent) {
   report_exceptions(self);
   auto rt = std::make_shared<reader_thread>();
-  auto opened = platform::open_divert(opts);
+  auto opened = platform::open_flow_capture();
   if (!opened) {
     self->send(parent, divert_lost{opened.err().message, true});
     self->quit();
@@ -107,7 +38,7 @@ divert_reader_actor::behavior_type divert_reader(divert_reader_actor::pointer se
   rt->handle = std::move(*opened);
   auto* handle = rt->handle.get();
   rt->thread = std::thread([handle, shared, parent] {
-    flow_classifier classifier(shared);
+    flow_classifier classifier(shared, platform::make_flow_owner());
     auto st = handle->run([&](const uint8_t* d, size_t n) { return classifier.classify(d, n); });
     if (!st) {
       spdlog::error("divert: {}", st.err().message);

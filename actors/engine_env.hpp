@@ -7,27 +7,24 @@
 #include <vector>
 
 #include "actors/engine_shared.hpp"
-#include "core/filter.hpp"
 #include "core/result.hpp"
 #include "messages/messages.hpp"
-#include "platform/divert.hpp"
-#include "platform/redirect_rules.hpp"
+#include "platform/redirect.hpp"
 
 namespace drover {
 
 class engine_env {
  public:
   virtual ~engine_env() = default;
-  /// Blocking calls (scan_targets, install_rules, intact) run in the rules
+  /// Blocking calls (scan_targets, install_redirect, intact) run in the rules
   /// keeper; detached (on its own thread) unless the env says they are quick.
   virtual bool blocking_detached() const { return true; }
   virtual std::vector<uint32_t> scan_targets(const engine_shared& shared) = 0;
-  virtual result<std::unique_ptr<platform::redirect_rules>> install_rules(const filter::inputs& in,
-                                                                          const filter::linux_params& p) = 0;
+  virtual result<std::unique_ptr<platform::redirector>> install_redirect(const platform::redirect_plan& plan) = 0;
   virtual relay_host_actor spawn_relays(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
                                         supervisor_actor parent) = 0;
   virtual divert_reader_actor spawn_reader(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
-                                           supervisor_actor parent, platform::divert_options opts) = 0;
+                                           supervisor_actor parent) = 0;
   virtual procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared> shared) = 0;
   /// Watches the proxy while Active; `udp`: through a kept-open UDP
   /// association, else (a TCP-only proxy) by repeated TCP checks.

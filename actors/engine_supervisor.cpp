@@ -55,17 +55,14 @@ template <class Then>
 void install(self_ptr self, Then then) {
   auto& st = self->state;
   auto plan = std::make_shared<rules_plan>();
-  plan->inputs = st.inputs;
-  plan->params = st.params;
+  plan->redirect = st.redirect;
   auto gen = st.generation;
   self->request(st.keeper, caf::infinite, install_atom_v, rules_plan_ptr(std::move(plan)))
       .then(
           [self, gen, then](bool) {
             auto& st = self->state;
             if (gen != st.generation) return;
-            platform::divert_options d;
-            d.queue_num = st.params.queue_num;
-            st.reader = watched(self, st.env->spawn_reader(self->system(), st.shared, me(self), d));
+            st.reader = watched(self, st.env->spawn_reader(self->system(), st.shared, me(self)));
             then();
           },
           [self, gen](caf::error& err) {
@@ -81,10 +78,11 @@ void install(self_ptr self, Then then) {
 void open_divert(self_ptr self) {
   auto& st = self->state;
   auto cfg = st.shared->get_config();
-  st.inputs = filter::inputs{};
-  st.inputs.upstream = st.last_upstream;
-  st.inputs.extra_skip = cfg.skip.extra_skip_cidrs;
-  st.inputs.skip_multicast = cfg.skip.multicast;
+  auto& in = st.redirect.inputs;
+  in = filter::inputs{};
+  in.upstream = st.last_upstream;
+  in.extra_skip = cfg.skip.extra_skip_cidrs;
+  in.skip_multicast = cfg.skip.multicast;
   st.relays = watched(self, st.env->spawn_relays(self->system(), st.shared, me(self)));
   auto gen = st.generation;
   self->request(st.relays, caf::infinite, ports_atom_v)
@@ -92,8 +90,8 @@ void open_divert(self_ptr self) {
           [self, gen, cfg](uint16_t tcp_port, uint16_t udp_port) {
             auto& st = self->state;
             if (gen != st.generation || st.m.current != fsm::state::starting) return;
-            st.params.tcp_port = tcp_port;
-            st.params.udp_port = udp_port;
+            st.redirect.tcp_port = tcp_port;
+            st.redirect.udp_port = udp_port;
             install(self, [self, gen, cfg] { self->state.env->probe(self->system(), cfg.proxy, me(self), gen); });
           },
           [self, gen](caf::error& err) {
@@ -277,7 +275,7 @@ void heartbeat(self_ptr self) {
       auto& st = self->state;
       if (intact || gen != st.generation || st.m.current != fsm::state::active || st.m.detail == "reopening driver")
         return;
-      apply(self, fsm::event::driver_lost, "the netfilter rules were removed under the engine");
+      apply(self, fsm::event::driver_lost, "the capture rules were removed under the engine");
     });
   }
   uint64_t rx = st.shared->counters.bytes_in;
@@ -409,7 +407,6 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
   st.env = std::move(env);
   st.shared = std::move(shared);
   st.opts = std::move(opts);
-  st.params.queue_num = st.opts.queue_num;
   apply_engine_settings(self, st.shared->get_config());
   // A child that dies with an error is an exception (E3: fail stop + dump).
   self->set_down_handler([self](caf::down_msg& dm) {

@@ -20,7 +20,6 @@ struct config_reload {
 };
 
 struct supervisor_options {
-  uint16_t queue_num = 0;
   std::string version;
   std::string crash_dir;  ///< where crash dumps go
   /// Re-reads the config file (hot reload); empty: no reload.
@@ -38,8 +37,7 @@ struct supervisor_state {
   recovery::backoff backoff;
   rules_keeper_actor keeper;            ///< rules and blocking scans, off this thread
   std::vector<endpoint> last_upstream;  ///< the proxy's addresses as last resolved (skipped by the rules)
-  filter::inputs inputs;
-  filter::linux_params params;
+  platform::redirect_plan redirect;     ///< what the rules keeper installs
   relay_host_actor relays;
   divert_reader_actor reader;
   procscan_actor scanner;

@@ -6,6 +6,7 @@
 #include "actors/procscan.hpp"
 #include "actors/relay_host.hpp"
 #include "actors/upstream_monitor.hpp"
+#include "platform/process_table.hpp"
 #include "platform/routes.hpp"
 #include "platform/safe_file.hpp"
 #include "platform/upstream_probe.hpp"
@@ -16,17 +17,18 @@ namespace {
 class real_env final : public engine_env {
  public:
   std::vector<uint32_t> scan_targets(const engine_shared& shared) override { return drover::scan_targets(shared); }
-  result<std::unique_ptr<platform::redirect_rules>> install_rules(const filter::inputs& in,
-                                                                  const filter::linux_params& p) override {
-    return platform::install_rules(in, p);
+  result<std::unique_ptr<platform::redirector>> install_redirect(const platform::redirect_plan& plan) override {
+    auto p = plan;
+    p.inputs.own_pid = platform::own_pid();
+    return platform::install_redirect(p);
   }
   relay_host_actor spawn_relays(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
                                 supervisor_actor parent) override {
     return sys.spawn(relay_host, std::move(shared), parent);
   }
   divert_reader_actor spawn_reader(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
-                                   supervisor_actor parent, platform::divert_options opts) override {
-    return sys.spawn<caf::detached>(divert_reader, std::move(shared), parent, opts);
+                                   supervisor_actor parent) override {
+    return sys.spawn<caf::detached>(divert_reader, std::move(shared), parent);
   }
   procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared> shared) override {
     return sys.spawn(procscan, std::move(shared));

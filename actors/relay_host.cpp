@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <type_traits>
 #include <unordered_map>
 
 #include "actors/data_plane.hpp"
@@ -10,13 +11,18 @@
 #include "actors/socks5_connector.hpp"
 #include "actors/tcp_relay.hpp"
 #include "actors/udp_relay.hpp"
-#include "platform/sockets.hpp"
+#include "platform/redirect.hpp"
 
 namespace drover {
 namespace {
 
 using asio::ip::tcp;
 using asio::ip::udp;
+
+// The seam's handle type must be Asio's, or handles would be cut short
+// (Windows SOCKETs are 64 bits wide).
+static_assert(std::is_same_v<platform::native_socket, tcp::socket::native_handle_type>);
+static_assert(std::is_same_v<platform::native_socket, udp::socket::native_handle_type>);
 
 struct context {
   caf::actor_system* sys;
@@ -93,7 +99,7 @@ class tcp_listener : public session_base, public std::enable_shared_from_this<tc
 
   void on_accept(tcp::socket s) {
     auto dst = platform::original_dst(s.native_handle());
-    // Only REDIRECTed connections carry another destination; a direct
+    // Only redirected connections carry another destination; a direct
     // connection to the listener would loop.
     if (!dst || (dst->port == port_ && dst->addr_string() == "127.0.0.1")) return;
     if (ctx_.shared->at_capacity()) {
@@ -116,15 +122,14 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
   explicit udp_listener(context ctx) : ctx_(std::move(ctx)), sock_(ctx_.dp->io()) {}
 
   status open() {
-    raw_ = std::make_shared<platform::raw_sender>();
-    if (auto st = raw_->open(); !st) return st;
+    auto delivery = platform::open_udp_delivery();
+    if (!delivery) return delivery.err();
+    delivery_ = std::shared_ptr<platform::udp_delivery>(std::move(*delivery));
     asio::error_code ec;
     udp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), 0);
     sock_.open(ep.protocol(), ec);
     if (ec) return make_error("listener", "cannot open the UDP listener: " + ec.message());
-    if (auto st = platform::make_transparent_udp(sock_.native_handle()); !st) return st;
-    // A burst of first datagrams waits here while associations open.
-    (void)platform::set_receive_buffer(sock_.native_handle(), 4 << 20);
+    if (auto st = platform::prepare_udp_listener(sock_.native_handle()); !st) return st;
     sock_.bind(ep, ec);
     if (ec) return make_error("listener", "cannot bind the UDP listener on 127.0.0.1: " + ec.message());
     sock_.non_blocking(true, ec);
@@ -167,7 +172,7 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
 
   void drain() {
     for (int i = 0; i < 256; ++i) {
-      auto r = platform::recv_with_original_dst(sock_.native_handle(), buf_.data(), buf_.size());
+      auto r = platform::receive_udp(sock_.native_handle(), buf_.data(), buf_.size());
       if (!r) {
         if (r.err().code != "would_block") spdlog::warn("udp listener: {}", r.err().message);
         return;
@@ -187,7 +192,7 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
           continue;
         }
         auto weak = std::weak_ptr<udp_listener>(shared_from_this());
-        session = std::make_shared<udp_session>(ctx_.dp, r->source, r->original_dst, ctx_.shared, raw_, [weak, k] {
+        session = std::make_shared<udp_session>(ctx_.dp, r->source, r->original_dst, ctx_.shared, delivery_, [weak, k] {
           if (auto l = weak.lock()) l->flows_.erase(k);
         });
         auto parent = ctx_.parent;
@@ -201,7 +206,7 @@ class udp_listener : public session_base, public std::enable_shared_from_this<ud
 
   context ctx_;
   udp::socket sock_;
-  std::shared_ptr<platform::raw_sender> raw_;
+  std::shared_ptr<platform::udp_delivery> delivery_;
   std::vector<uint8_t> buf_;
   std::unordered_map<key, udp_session_ptr, key_hash> flows_;
   overload_report report_;

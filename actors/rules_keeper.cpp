@@ -6,7 +6,7 @@ namespace drover {
 namespace {
 
 struct keeper_state {
-  std::unique_ptr<platform::redirect_rules> rules;
+  std::unique_ptr<platform::redirector> rules;
 };
 
 }  // namespace
@@ -21,11 +21,11 @@ rules_keeper_actor::behavior_type rules_keeper(rules_keeper_actor::pointer self,
         // Rules in place already (a restart, a reopen): swapped in place, so
         // there is no moment without them.
         if (st->rules) {
-          if (auto u = st->rules->update(plan->inputs, plan->params); !u)
+          if (auto u = st->rules->update(plan->redirect); !u)
             return caf::make_error(caf::sec::runtime_error, u.err().message);
           return true;
         }
-        auto r = env->install_rules(plan->inputs, plan->params);
+        auto r = env->install_redirect(plan->redirect);
         if (!r) return caf::make_error(caf::sec::runtime_error, r.err().message);
         st->rules = std::move(*r);
         return true;

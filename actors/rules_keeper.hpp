@@ -1,19 +1,18 @@
 #pragma once
-/// The supervisor's hands for blocking OS work: rules (iptables-restore,
-/// iptables -C) and the first process scan run here, so the supervisor and
+/// The supervisor's hands for blocking OS work: installing and checking the
+/// redirect and the first process scan run here, so the supervisor and
 /// `status` never wait on them.
 #include <memory>
 
 #include "actors/engine_env.hpp"
 #include "actors/engine_shared.hpp"
-#include "core/filter.hpp"
 #include "messages/messages.hpp"
+#include "platform/redirect.hpp"
 
 namespace drover {
 
 struct rules_plan {
-  filter::inputs inputs;
-  filter::linux_params params;
+  platform::redirect_plan redirect;
 };
 
 /// Spawned linked to the supervisor (detached where the env's work blocks):

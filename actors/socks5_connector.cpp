@@ -2,7 +2,7 @@
 
 #include <cerrno>
 
-#include "platform/sockets.hpp"
+#include "platform/redirect.hpp"
 
 namespace drover {
 
@@ -90,7 +90,7 @@ struct opener : std::enable_shared_from_this<opener> {
     asio::error_code ec;
     sock.open(ep.protocol(), ec);
     if (ec) return fail("tcp connect", "cannot open a socket to the proxy: " + ec.message(), !local_shortage(ec));
-    auto st = platform::set_own_mark(sock.native_handle());
+    auto st = platform::exclude_from_capture(sock.native_handle());
     if (!st) return fail("tcp connect", st.err().message, false);
     sock.async_connect(ep, [self](asio::error_code e) {
       if (e) {

@@ -18,14 +18,14 @@ constexpr size_t max_udp_v6 = 65527;
 }  // namespace
 
 udp_session::udp_session(std::shared_ptr<data_plane> dp, endpoint client, endpoint first_dst,
-                         std::shared_ptr<engine_shared> shared, std::shared_ptr<platform::raw_sender> raw,
+                         std::shared_ptr<engine_shared> shared, std::shared_ptr<platform::udp_delivery> delivery,
                          std::function<void()> on_gone)
     : dp_(std::move(dp)),
       client_(std::move(client)),
       first_dst_(std::move(first_dst)),
       last_dst_(first_dst_),
       shared_(std::move(shared)),
-      raw_(std::move(raw)),
+      delivery_(std::move(delivery)),
       on_gone_(std::move(on_gone)),
       id_(shared_->counters.next_flow_id++),
       control_(dp_->io()),
@@ -65,7 +65,7 @@ void udp_session::on_associated(const endpoint& relay) {
   relay_ep_ = relay;
   udp::endpoint ep(to_asio_address(relay), relay.port);
   relay_.open(ep.protocol(), ec);
-  if (!ec) (void)platform::set_own_mark(relay_.native_handle());
+  if (!ec) (void)platform::exclude_from_capture(relay_.native_handle());
   // Room for a burst of replies between two turns of the io thread.
   if (!ec) (void)platform::set_receive_buffer(relay_.native_handle(), 1u << 20);
   if (!ec) relay_.connect(ep, ec);
@@ -152,10 +152,8 @@ void udp_session::deliver(const uint8_t* data, size_t n) {
   // can only be the peer we last wrote to.
   endpoint from = d->source.k == endpoint::kind::name ? last_dst_ : d->source;
   if (from.k != endpoint::kind::v4) return drop("reply from a non-IPv4 peer to an IPv4 socket", d->payload_len);
-  packet::ipv4_addr src{from.ip[0], from.ip[1], from.ip[2], from.ip[3]};
-  packet::ipv4_addr dst{client_.ip[0], client_.ip[1], client_.ip[2], client_.ip[3]};
-  auto pkt = packet::make_udp_v4(src, from.port, dst, client_.port, data + d->payload_offset, d->payload_len);
-  if (pkt.empty() || !raw_->send(pkt, client_).ok()) return drop("cannot deliver to the app", d->payload_len);
+  if (!delivery_->deliver(from, client_, data + d->payload_offset, d->payload_len).ok())
+    return drop("cannot deliver to the app", d->payload_len);
   bytes_in_ += d->payload_len;
   shared_->counters.bytes_in.fetch_add(d->payload_len, std::memory_order_relaxed);
   last_activity_ = std::chrono::steady_clock::now();

@@ -12,7 +12,7 @@
 #include "actors/data_plane.hpp"
 #include "actors/engine_shared.hpp"
 #include "messages/messages.hpp"
-#include "platform/sockets.hpp"
+#include "platform/redirect.hpp"
 
 namespace drover {
 
@@ -22,7 +22,7 @@ class udp_session : public session_base, public std::enable_shared_from_this<udp
   using report_fn = std::function<void(upstream_failure)>;
   /// `first_dst`: where the socket's first datagram went (names the flow).
   udp_session(std::shared_ptr<data_plane> dp, endpoint client, endpoint first_dst,
-              std::shared_ptr<engine_shared> shared, std::shared_ptr<platform::raw_sender> raw,
+              std::shared_ptr<engine_shared> shared, std::shared_ptr<platform::udp_delivery> delivery,
               std::function<void()> on_gone);
   ~udp_session() override;
   /// Problems that do not end the flow (no reply through the relay).
@@ -64,7 +64,7 @@ class udp_session : public session_base, public std::enable_shared_from_this<udp
   endpoint last_dst_;
   endpoint relay_ep_;
   std::shared_ptr<engine_shared> shared_;
-  std::shared_ptr<platform::raw_sender> raw_;
+  std::shared_ptr<platform::udp_delivery> delivery_;
   std::function<void()> on_gone_;
   uint64_t id_;
   asio::ip::tcp::socket control_;

@@ -23,6 +23,7 @@ parse_outcome parse_args(int argc, const char* const* argv) {
   if (args.empty()) return {std::nullopt, "no command given"};
   options o;
   o.verb = args[0];
+  o.args = args;
   if (o.verb == "--help" || o.verb == "-h") o.verb = "help";
   if (o.verb == "--version") o.verb = "version";
   static const std::set<std::string> verbs{"run", "check", "status", "dump", "stop", "cleanup", "version", "help"};

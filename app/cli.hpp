@@ -3,6 +3,7 @@
 /// error (exit 2) with a message, never a crash.
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace drover::app {
 
@@ -18,6 +19,7 @@ struct options {
   bool watch = false;
   bool test_hooks = false;  ///< run: serve the test-only control requests
   std::string out_path;
+  std::vector<std::string> args;  ///< every argument after the program's name (a relaunch repeats them)
 };
 
 struct parse_outcome {

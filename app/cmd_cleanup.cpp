@@ -6,15 +6,16 @@
 #include <string>
 
 #include "app/commands.hpp"
+#include "platform/elevation.hpp"
 #include "platform/process_table.hpp"
-#include "platform/redirect_rules.hpp"
+#include "platform/redirect.hpp"
 #include "platform/single_instance.hpp"
 
 namespace drover::app {
 
 int cmd_cleanup(const options&) {
   if (!platform::is_elevated()) {
-    std::fprintf(stderr, "drover: cleanup needs root (it removes netfilter rules): sudo drover cleanup\n");
+    std::fprintf(stderr, "drover: cleanup needs root (it removes the capture rules): sudo drover cleanup\n");
     return exit_failure;
   }
   // Held while removing: an engine starting meanwhile would install rules
@@ -24,7 +25,7 @@ int cmd_cleanup(const options&) {
     std::fprintf(stderr, "drover: %s: its rules are in use; stop it with `drover stop`\n", lock.err().message.c_str());
     return exit_failure;
   }
-  bool had = platform::leftover_rules_present();
+  bool had = platform::leftover_redirect_present();
   // The unit's ExecStopPost runs this after every exit, a crash included,
   // before Restart= starts the engine again. A crashed engine's rules hold
   // new flows until the next one replaces them: removing them would send
@@ -38,9 +39,9 @@ int cmd_cleanup(const options&) {
           result);
     return exit_ok;
   }
-  platform::remove_stale_rules(filter::linux_params{});
-  if (platform::leftover_rules_present()) {
-    std::fprintf(stderr, "drover: could not remove all of drover's rules (see `iptables-save | grep DROVER`)\n");
+  platform::remove_stale_redirect();
+  if (platform::leftover_redirect_present()) {
+    std::fprintf(stderr, "drover: could not remove all of drover's capture rules (are we root?)\n");
     return exit_failure;
   }
   std::printf("drover: %s\n", had ? "removed the rules a stopped engine left behind" : "nothing to clean up");
@@ -48,7 +49,7 @@ int cmd_cleanup(const options&) {
 }
 
 std::string stale_rules_note() {
-  if (!platform::is_elevated() || !platform::leftover_rules_present()) return "";
+  if (!platform::is_elevated() || !platform::leftover_redirect_present()) return "";
   auto who = platform::single_instance::holder();
   if (!who.empty()) return "an engine runs in this network namespace (" + who + ") but does not answer here";
   return "not running, but its rules are still installed: new connections on this machine wait; "

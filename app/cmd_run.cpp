@@ -1,29 +1,23 @@
-// `drover run`: the engine in the foreground until `drover stop`, SIGINT or
-// SIGTERM; SIGHUP reloads the config. Under systemd (Type=notify) it reports
-// READY once the rules are in place and STATUS on every change.
+// `drover run`: the start-up checks, then the engine host and its front ends
+// until `drover stop`, SIGINT or SIGTERM (Windows: console close, log-off);
+// SIGHUP reloads the config. Under systemd (Type=notify) it reports READY
+// once the rules are in place and STATUS on every change.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <caf/all.hpp>
-#include <nlohmann/json.hpp>
-
 #include <atomic>
-#include <chrono>
+#include <cstdio>
 #include <utility>
 
-#include "actors/config_watch.hpp"
-#include "actors/engine_shared.hpp"
-#include "actors/engine_supervisor.hpp"
 #include "app/commands.hpp"
 #include "app/config_file.hpp"
-#include "app/control_requests.hpp"
-#include "app/status_json.hpp"
+#include "app/control_front.hpp"
+#include "app/engine_host.hpp"
 #include "platform/control_socket.hpp"
+#include "platform/elevation.hpp"
 #include "platform/log_sink.hpp"
+#include "platform/main_loop.hpp"
 #include "platform/paths.hpp"
-#include "platform/power.hpp"
-#include "platform/process_table.hpp"
 #include "platform/service_notify.hpp"
-#include "platform/signals.hpp"
 #include "platform/single_instance.hpp"
 
 namespace drover::app {
@@ -64,45 +58,32 @@ class on_exit {
   F f_;
 };
 
-void configure_scheduler(caf::actor_system_config& cfg) {
-  cfg.add_message_types<caf::id_block::drover>();
-  // The control plane is quiet: two workers, and idle workers sleep on their
-  // condition variable (woken by new messages) instead of polling.
-  cfg.set("scheduler.max-threads", 2);
-  cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::seconds(1)});
-  // After each message a worker spins, then polls every 50 us for 500 rounds
-  // by default: with timers firing every second that alone cost ~2 % of a
-  // core while idle (bench: idle CPU), and each 50 us nap is a context switch
-  // competing with the data plane on two cores (bench: connect latency, +200
-  // us per connection with even 10 naps). Spin briefly, then the condition
-  // variable.
-  cfg.set("work-stealing.aggressive-poll-attempts", 10);
-  cfg.set("work-stealing.moderate-poll-attempts", 0);
+// A second launch where that activates the first (Windows: a double click on
+// a running Drover): ask it to show itself. True when it answered.
+bool activate_running_instance() {
+  auto r = platform::control_request(platform::control_socket_path(), "show", 2000);
+  if (!r) std::fprintf(stderr, "drover: already running, but it did not answer: %s\n", r.err().message.c_str());
+  return r.ok();
 }
 
-// Two descriptors per flow; 256 kept for the engine itself (probes, the
-// monitor, rule updates), so running out of them fails new flows, never the
-// engine.
-void limit_flows(engine_shared& shared) {
-  if (auto limit = platform::raise_fd_limit(); limit > 0) {
-    auto cap = limit > 1024 ? (limit - 256) / 2 : limit / 4;
-    shared.max_flows = static_cast<int64_t>(cap);
-    spdlog::info("open-file limit {}: up to {} flows at once", limit, cap);
-  }
-}
-
-// The one line `systemctl status` shows.
-std::string service_line(const status_snapshot& s) {
-  std::string line = s.state;
-  if (!s.detail.empty()) line += ": " + s.detail;
-  if (s.state != "Active" && !s.last_error.empty()) line += " (" + s.last_error + ")";
-  return line;
+// The engine needs the right to capture; where the OS can ask the user for
+// it (Windows' UAC prompt), this copy hands over to an elevated one.
+int without_elevation(const options& o) {
+  auto st = platform::relaunch_elevated(o.args);
+  if (st) return exit_ok;                            // the elevated copy is the engine now
+  if (st.err().code == "cancelled") return exit_ok;  // the user said no: nothing to report
+  std::fprintf(stderr, "drover: drover run needs the right to capture packets: %s\n", st.err().message.c_str());
+  return exit_failure;
 }
 
 }  // namespace
 
 int cmd_run(const options& o) {
-  platform::block_stop_signals();
+  platform::prepare_main_thread();
+  if (auto m = platform::check_machine(); !m) {
+    std::fprintf(stderr, "drover: %s\n", m.err().message.c_str());
+    return exit_failure;
+  }
   auto lc = load_config_file(o.config_path);
   if (lc.read_error) {
     std::fprintf(stderr, "drover: %s\n", lc.read_error->c_str());
@@ -118,153 +99,57 @@ int cmd_run(const options& o) {
     std::fprintf(stderr, "drover: config error: %s\n", lc.error->c_str());
     return exit_usage;
   }
-  if (!platform::is_elevated()) {
-    std::fprintf(stderr, "drover: drover run needs root (it installs netfilter rules and opens NFQUEUE)\n");
-    return exit_failure;
-  }
-  // One engine per network namespace, decided before anything is cleaned up
-  // or installed: a second run would remove the first one's rules as stale.
+  bool activates = platform::second_run_activates_first();
+  // Before any elevation prompt: a second launch of a running Drover only
+  // brings the first one forward.
+  if (activates && !platform::single_instance::holder().empty() && activate_running_instance()) return exit_ok;
+  if (!platform::is_elevated()) return without_elevation(o);
+  // One engine at a time, decided before anything is cleaned up or
+  // installed: a second run would remove the first one's rules as stale.
   // Held until the rules are gone.
   auto lock = platform::single_instance::acquire();
   if (!lock) {
+    if (activates && lock.err().code == "already_running" && activate_running_instance()) return exit_ok;
     std::fprintf(stderr, "drover: %s\n", lock.err().message.c_str());
-    return exit_failure;
-  }
-  auto socket_path = platform::control_socket_listen_path();
-  if (!socket_path) {
-    std::fprintf(stderr, "drover: %s\n", socket_path.err().message.c_str());
     return exit_failure;
   }
   auto no_log_file = setup_logging(lc.cfg);
   if (!no_log_file.empty()) spdlog::warn("logging to stderr only: {}", no_log_file);
   if (!(*lock)->squatter().empty()) spdlog::warn("engine lock: {}", (*lock)->squatter());
-  // Everything that can refuse the start comes before the actor system: an
-  // error then leaves nothing running to wait for (signals are blocked, so a
-  // wait here would be for ever).
-  platform::control_server control;
-  if (auto st = control.listen(*socket_path); !st) {
+  // Everything that can refuse the start comes before the engine: an error
+  // then leaves nothing running to wait for.
+  control_front control;
+  if (auto st = control.listen(); !st) {
     spdlog::error("{}", st.err().message);
     return exit_failure;
   }
-  auto shared = std::make_shared<engine_shared>();
-  shared->set_config(lc.cfg);
-  if (lc.missing) spdlog::warn("no config at {}: using defaults", lc.path);
-  if (lc.error) {
-    // M-4: a broken file must not stop the engine; say so loudly, and keep
-    // saying it in status until a good config is loaded.
-    shared->set_config_problem("config error, running with defaults: " + *lc.error);
-    spdlog::warn("{}", shared->config_problem());
-  }
-  for (auto& w : lc.warnings) spdlog::warn("config: {}", w);
-  spdlog::info("drover {} starting: {}", DROVER_VERSION, lc.cfg.describe());
-  limit_flows(*shared);
-
-  caf::actor_system_config cfg;
-  configure_scheduler(cfg);
-  caf::actor_system sys{cfg};
-  supervisor_actor sup;
-  config_watch_actor watcher;
-  std::atomic<bool> stop_requested{false};
-  // Answered from what the supervisor last published, never by asking it:
-  // status must answer at once while the supervisor is busy. A config
-  // problem is the cause of what follows (the default proxy failing its
-  // check), so it comes first.
-  auto status_of = [&shared]() -> nlohmann::json {
-    auto j = to_json(shared->status());
-    auto problem = shared->config_problem();
-    if (!problem.empty()) {
-      std::string engine_error = j.value("last_error", "");
-      j["last_error"] = engine_error.empty() || engine_error == problem ? problem : problem + "; " + engine_error;
-    }
-    return j;
-  };
-  // However cmd_run ends from here on: the supervisor removes its rules, every
-  // actor is told to quit and has quit (~actor_system waits for all of them,
-  // so one left running would hang the exit), and only then does the control
-  // socket go, which is what `drover stop` waits for.
+  engine_host host(lc);
+  control.attach(host);
+  attach_service_manager(host);
+  // However cmd_run ends from here on: the engine stops (its rules go
+  // first), and only then does the control channel go, which is what
+  // `drover stop` waits for; the lock right after, so a `drover run` right
+  // after `drover stop` gets it.
   on_exit shutdown{[&] {
     platform::notify_stopping();
-    if (sup) {
-      caf::scoped_actor s{sys};
-      s->request(sup, std::chrono::seconds(3), stop_atom_v).receive([](bool) {}, [](caf::error&) {});
-    }
-    if (watcher) caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
-    if (sup) caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
-    sys.await_all_actors_done();
+    host.stop();
     control.stop();
-    // Right away, not at the end of the scope: `drover stop` returns once the
-    // socket is gone, and a `drover run` right after it must get the lock.
     lock->reset();
     spdlog::info("stopped");
   }};
-  supervisor_options so;
-  so.version = DROVER_VERSION;
-  if (auto dir = platform::state_dir())
-    so.crash_dir = *dir;
-  else
-    spdlog::warn("crash dumps will not be written: {}", dir.err().message);
-  std::string path = lc.path;
-  so.reload = [path, shared] {
-    auto r = load_config_file(path);
-    if (r.read_error) return config_reload{std::nullopt, *r.read_error};
-    if (r.error) return config_reload{std::nullopt, *r.error};
-    if (r.missing) return config_reload{std::nullopt, "config file " + path + " is gone"};
-    for (auto& w : r.warnings) spdlog::warn("config: {}", w);
-    shared->set_config_problem("");
-    return config_reload{r.cfg, ""};
-  };
-  // READY once the engine has left Starting: its rules are in place (Active,
-  // Reconnecting), or the start definitely failed (Failed) and status says
-  // why; either way the service manager need not wait longer.
-  auto ready = std::make_shared<std::atomic<bool>>(false);
-  // The supervisor has published into `shared` already: watchers get the
-  // same answer as `status`.
-  so.on_change = [&control, &status_of, ready](const status_snapshot& s) {
-    control.publish(status_of().dump());
-    bool started = s.state != "Idle" && s.state != "Starting";
-    if (started && !ready->exchange(true))
-      platform::notify_ready(service_line(s));
-    else
-      platform::notify_status(service_line(s));
-  };
-  sup = spawn_engine_supervisor(sys, make_real_env(), shared, so);
-  watcher = sys.spawn(config_watch, lc.path, sup);
-  auto power = platform::watch_power([sup](bool sleeping) {
-    if (sleeping)
-      caf::anon_send(sup, sleep_atom_v);
-    else
-      caf::anon_send(sup, resume_atom_v);
+  host.start();
+  std::atomic<bool> quit{false};
+  control.serve(host.control([&quit] { quit = true; },
+                             [] {
+                               // The tray (next) comes forward here; until then it is only noted.
+                               spdlog::info("a second launch asked this instance to show itself");
+                             },
+                             o.test_hooks));
+  platform::run_main_loop([&](platform::os_request r) {
+    if (r == platform::os_request::stop || quit) return false;
+    if (r == platform::os_request::reload) host.reload();
+    return true;
   });
-  if (!power) spdlog::info("sleep/resume not watched: {}", power.err().message);
-
-  control_context ctx;
-  ctx.sys = &sys;
-  ctx.sup = sup;
-  ctx.shared = shared;
-  ctx.status = status_of;
-  ctx.dump = [&] {
-    return nlohmann::json{{"version", DROVER_VERSION},
-                          {"status", status_of()},
-                          {"config", shared->get_config().describe()},
-                          {"config_path", lc.path},
-                          {"config_warnings", lc.warnings}};
-  };
-  ctx.reload = [sup] { caf::anon_send(sup, reload_atom_v); };
-  ctx.quit = &stop_requested;
-  ctx.test_hooks = o.test_hooks;
-  control.serve([ctx](const std::string& req, platform::control_server::reply_fn reply) {
-    handle_control_request(ctx, req, std::move(reply));
-  });
-  caf::anon_send(sup, start_atom_v);
-
-  while (!stop_requested) {
-    auto req = platform::wait_os_request(50);
-    if (req == platform::os_request::stop) break;
-    if (req == platform::os_request::reload) {
-      spdlog::info("SIGHUP: reloading {}", lc.path);
-      caf::anon_send(sup, reload_atom_v);
-    }
-  }
   spdlog::info("stopping");
   return exit_ok;
 }

@@ -52,7 +52,11 @@ void handle_control_request(const control_context& c, const std::string& req, st
   if (req == "dump") return reply(c.dump().dump());
   if (req == "check") return run_check(c, std::move(reply));
   if (req == "quit") {
-    *c.quit = true;
+    c.quit();
+    return reply(ok_reply());
+  }
+  if (req == "show") {
+    c.show();
     return reply(ok_reply());
   }
   if (req == "start") {

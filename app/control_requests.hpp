@@ -4,7 +4,6 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,7 +20,8 @@ struct control_context {
   std::function<nlohmann::json()> status;  ///< what `status` answers
   std::function<nlohmann::json()> dump;    ///< what `dump` answers
   std::function<void()> reload;            ///< re-read the config (as SIGHUP)
-  std::atomic<bool>* quit = nullptr;       ///< set by `quit`: the process stops
+  std::function<void()> quit;              ///< `quit`: the process stops
+  std::function<void()> show;              ///< `show`: a second launch asks us to show ourselves
   bool test_hooks = false;                 ///< `sleep`/`resume` (drover run --test-hooks)
 };
 

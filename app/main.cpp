@@ -3,9 +3,13 @@
 #include <exception>
 
 #include "app/commands.hpp"
+#include "platform/elevation.hpp"
 
 int main(int argc, char** argv) {
   using namespace drover::app;
+  // Windows: drover.exe has no console of its own (none flashes up at
+  // login); the verbs print into the one they were started from.
+  drover::platform::attach_parent_console();
   auto parsed = parse_args(argc, argv);
   if (!parsed.opts) {
     std::fprintf(stderr, "drover: %s\n%s", parsed.error.c_str(), usage());

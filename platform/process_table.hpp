@@ -16,12 +16,12 @@ std::vector<process_info> list_processes();
 /// The executable file name of one process, empty if it is gone.
 std::string exe_name(uint32_t pid);
 uint32_t own_pid();
+/// The full path of this executable (empty if unknown).
+std::string own_executable_path();
 
 }  // namespace drover::platform
 
 namespace drover::platform {
-/// True when we may install capture rules (root / Administrator).
-bool is_elevated();
 /// Raises the open-file limit to its hard maximum (many flows, many sockets)
 /// and returns the limit in force (0 if unknown).
 uint64_t raise_fd_limit();

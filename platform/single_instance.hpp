@@ -1,10 +1,10 @@
 #pragma once
-/// One engine per network namespace. Two engines in one namespace fight over
-/// the same netfilter chains and queue (the second removes the first one's
-/// rules as "stale"), so `drover run` takes this lock before any rule work.
+/// One engine at a time. Two engines fight over the same capture (on Linux
+/// the second removes the first one's rules as "stale"), so `drover run`
+/// takes this lock before any capture work. Linux: one per network
+/// namespace; Windows: one per installed copy (a named mutex).
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "core/result.hpp"
 
@@ -12,7 +12,8 @@ namespace drover::platform {
 
 class single_instance {
  public:
-  /// The name every engine locks (Linux: an abstract Unix socket name).
+  /// The name every engine locks (Linux: an abstract Unix socket name;
+  /// Windows: the mutex Global\\DroverInstance-<install id>).
   static constexpr const char* default_name = "drover-engine";
 
   /// Takes the lock, or fails with code "already_running" and a message
@@ -34,14 +35,18 @@ class single_instance {
   single_instance(const single_instance&) = delete;
   single_instance& operator=(const single_instance&) = delete;
 
+  /// The OS's own handles (sockets, descriptors, a mutex): platform code only.
+  struct impl;
+  explicit single_instance(std::unique_ptr<impl> i);
+
  private:
-  single_instance(int listen_fd, int wake_fd);
-  void serve();
-  int fd_ = -1;
-  int wake_ = -1;
-  int file_lock_ = -1;  ///< the namespace lock (root), -1 if none
+  std::unique_ptr<impl> impl_;
   std::string squatter_;
-  std::thread thread_;
 };
+
+/// What a second `drover run` does when an engine already runs: true on
+/// Windows (it asks the first to show itself and exits 0: a double click on a
+/// running app is not an error), false on Linux (exit 1 naming the holder).
+bool second_run_activates_first();
 
 }  // namespace drover::platform

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/result.hpp"
-#include "platform/sockets.hpp"
+#include "platform/native_socket.hpp"
 
 namespace drover::platform {
 

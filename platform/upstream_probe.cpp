@@ -8,7 +8,7 @@
 
 #include "core/dns_query.hpp"
 #include "core/socks5.hpp"
-#include "platform/sockets.hpp"
+#include "platform/redirect.hpp"
 
 namespace drover::platform {
 namespace {
@@ -119,7 +119,7 @@ probe_step round_trip(timed_io& io, const config::proxy_section& proxy, endpoint
   udp::endpoint to(to_asio(relay), relay.port);
   asio::error_code ec;
   s.open(to.protocol(), ec);
-  if (!ec) (void)set_own_mark(s.native_handle());  // never captured by our own engine
+  if (!ec) (void)exclude_from_capture(s.native_handle());  // never captured by our own engine
   // Connected: only the relay's datagrams arrive, and an ICMP refusal shows.
   if (!ec) s.connect(to, ec);
   if (ec) return fail("cannot open a UDP socket to the relay " + relay.to_string() + ": " + ec.message());
@@ -195,7 +195,7 @@ run_result run(const config::proxy_section& proxy, const bounds& b, depth how, b
   asio::error_code ec;
   tcp::endpoint target(to_asio(rep.proxy), proxy.port);
   sock.open(target.protocol(), ec);
-  if (!ec) (void)set_own_mark(sock.native_handle());  // never captured by our own engine
+  if (!ec) (void)exclude_from_capture(sock.native_handle());  // never captured by our own engine
   if (!ec) ec = io.run(sock, b.by(b.tcp), [&](auto h) { sock.async_connect(target, h); });
   if (ec) {
     rep.unreachable = true;

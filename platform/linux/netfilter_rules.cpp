@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "platform/redirect_rules.hpp"
+#include "platform/linux/linux_redirect.hpp"
+#include "platform/redirect.hpp"
 
 extern char** environ;
 
@@ -108,13 +109,15 @@ status apply_rules(const filter::inputs& in, const filter::linux_params& p) {
   return ok();
 }
 
-class linux_rules final : public redirect_rules {
+void remove_stale_rules(const filter::linux_params& p);
+
+class linux_rules final : public redirector {
  public:
   explicit linux_rules(filter::linux_params p) : p_(p) {}
   ~linux_rules() override { remove_stale_rules(p_); }
-  status update(const filter::inputs& in, const filter::linux_params& p) override {
-    p_ = p;
-    return apply_rules(in, p);
+  status update(const redirect_plan& plan) override {
+    p_ = linux_params_for(plan);
+    return apply_rules(plan.inputs, p_);
   }
   bool intact() const override {
     for (const char* tool : {"iptables", "ip6tables"})
@@ -125,8 +128,6 @@ class linux_rules final : public redirect_rules {
  private:
   filter::linux_params p_;
 };
-
-}  // namespace
 
 void remove_stale_rules(const filter::linux_params& p) {
   // One save and at most one restore per family: fast enough for a stop
@@ -147,7 +148,19 @@ void remove_stale_rules(const filter::linux_params& p) {
   }
 }
 
-bool leftover_rules_present() {
+}  // namespace
+
+filter::linux_params linux_params_for(const redirect_plan& plan) {
+  filter::linux_params p;
+  p.queue_num = capture_queue_num;
+  p.tcp_port = plan.tcp_port;
+  p.udp_port = plan.udp_port;
+  return p;
+}
+
+void remove_stale_redirect() { remove_stale_rules(filter::linux_params{}); }
+
+bool leftover_redirect_present() {
   for (const auto& f : family_tools) {
     auto saved = run({f.save});
     if (saved.exit_code == 0 && !filter::linux_cleanup_script(saved.output).empty()) return true;
@@ -155,10 +168,11 @@ bool leftover_rules_present() {
   return false;
 }
 
-result<std::unique_ptr<redirect_rules>> install_rules(const filter::inputs& in, const filter::linux_params& p) {
+result<std::unique_ptr<redirector>> install_redirect(const redirect_plan& plan) {
+  auto p = linux_params_for(plan);
   auto rules = std::make_unique<linux_rules>(p);  // from here on, failure cleans up
-  if (auto st = apply_rules(in, p); !st) return st.err();
-  return std::unique_ptr<redirect_rules>(std::move(rules));
+  if (auto st = apply_rules(plan.inputs, p); !st) return st.err();
+  return std::unique_ptr<redirector>(std::move(rules));
 }
 
 }  // namespace drover::platform

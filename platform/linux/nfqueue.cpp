@@ -16,7 +16,8 @@ extern "C" {
 }
 
 #include "core/filter.hpp"
-#include "platform/divert.hpp"
+#include "platform/linux/linux_redirect.hpp"
+#include "platform/redirect.hpp"
 
 namespace drover::platform {
 namespace {
@@ -35,7 +36,7 @@ uint32_t mark_of(verdict v) {
   return filter::mark::refuse;
 }
 
-class nfqueue final : public divert {
+class nfqueue final : public flow_capture {
  public:
   ~nfqueue() override {
     if (qh_) nfq_destroy_queue(qh_);
@@ -43,29 +44,29 @@ class nfqueue final : public divert {
     if (wake_ >= 0) ::close(wake_);
   }
 
-  status open(const divert_options& o) {
+  status open() {
     h_ = nfq_open();
     if (!h_) return make_error("driver_gone", std::string("nfq_open failed: ") + std::strerror(errno));
     // A restart's previous reader may still be letting the queue go (its
     // thread joins after its last classification): retry for a second.
     for (int i = 0; i < 20 && !qh_; ++i) {
-      qh_ = nfq_create_queue(h_, o.queue_num, &nfqueue::on_packet, this);
+      qh_ = nfq_create_queue(h_, capture_queue_num, &nfqueue::on_packet, this);
       if (!qh_) ::usleep(50 * 1000);
     }
     if (!qh_)
-      return make_error("driver_gone", "cannot bind NFQUEUE " + std::to_string(o.queue_num) +
+      return make_error("driver_gone", "cannot bind NFQUEUE " + std::to_string(capture_queue_num) +
                                            " (another program holds it, or no CAP_NET_ADMIN): " + std::strerror(errno));
     // Headers are all the classifier needs (it parses a cut copy as such):
     // 256 bytes hold IPv4 + TCP with every option, or IPv6 with a few
     // extension headers. A larger first packet (QUIC, a TFO SYN) is cut here.
     if (nfq_set_mode(qh_, NFQNL_COPY_PACKET, 256) < 0) return make_error("driver_gone", "nfq_set_mode failed");
-    nfq_set_queue_maxlen(qh_, o.max_queue_len);
+    nfq_set_queue_maxlen(qh_, capture_max_queue_len);
     // Fail closed: when the queue is full the kernel drops (the app retries)
     // rather than letting a target's packet go direct.
     nfq_set_queue_flags(qh_, NFQA_CFG_F_FAIL_OPEN, 0);
     int fd = nfq_fd(h_);
     // A small netlink buffer overflows under bursts of new flows.
-    nfnl_rcvbufsiz(nfq_nfnlh(h_), static_cast<unsigned>(o.receive_buffer));
+    nfnl_rcvbufsiz(nfq_nfnlh(h_), static_cast<unsigned>(capture_receive_buffer));
     int on = 1;
     setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &on, sizeof on);
     wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -73,13 +74,13 @@ class nfqueue final : public divert {
     return ok();
   }
 
-  status run(const classify_fn& classify) override {
+  status run(const decide_fn& classify) override {
     classify_ = &classify;
     // `classify` dies with this call, but the queue outlives it: tearing the
     // queue down (nfq_destroy_queue) still hands pending packets to
     // on_packet, which then refuses them instead of calling a dead function.
     struct forget {
-      const classify_fn*& f;
+      const decide_fn*& f;
       ~forget() { f = nullptr; }
     } guard{classify_};
     int fd = nfq_fd(h_);
@@ -124,16 +125,16 @@ class nfqueue final : public divert {
   nfq_handle* h_ = nullptr;
   nfq_q_handle* qh_ = nullptr;
   int wake_ = -1;
-  const classify_fn* classify_ = nullptr;
+  const decide_fn* classify_ = nullptr;
 };
 
 }  // namespace
 
-result<std::unique_ptr<divert>> open_divert(const divert_options& opts) {
+result<std::unique_ptr<flow_capture>> open_flow_capture() {
   auto q = std::make_unique<nfqueue>();
-  auto st = q->open(opts);
+  auto st = q->open();
   if (!st) return st.err();
-  return std::unique_ptr<divert>(std::move(q));
+  return std::unique_ptr<flow_capture>(std::move(q));
 }
 
 }  // namespace drover::platform

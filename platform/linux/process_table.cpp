@@ -58,7 +58,11 @@ uint32_t own_pid() { return static_cast<uint32_t>(::getpid()); }
 }  // namespace drover::platform
 
 namespace drover::platform {
-bool is_elevated() { return ::geteuid() == 0; }
+std::string own_executable_path() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
 
 uint64_t raise_fd_limit() {
   rlimit r{};

@@ -22,8 +22,19 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace drover::platform {
+
+struct single_instance::impl {
+  unique_fd listener;   ///< the abstract name, -1 when squatted
+  unique_fd wake;       ///< ends serve()
+  unique_fd file_lock;  ///< the namespace lock (root), -1 if none
+  std::thread thread;
+  ~impl();
+  void serve();
+};
+
 namespace {
 
 socklen_t abstract_addr(const std::string& name, sockaddr_un& sa) {
@@ -126,10 +137,12 @@ result<std::unique_ptr<single_instance>> single_instance::acquire(const std::str
       unique_fd wake(::eventfd(0, EFD_CLOEXEC));
       if (wake.get() < 0)
         return make_error("lock", std::string("cannot take the engine lock: ") + std::strerror(errno));
-      std::unique_ptr<single_instance> lock(new single_instance(s.release(), wake.release()));
-      lock->file_lock_ = file_lock.release();
-      lock->thread_ = std::thread([l = lock.get()] { l->serve(); });
-      return lock;
+      auto i = std::make_unique<single_instance::impl>();
+      i->listener = std::move(s);
+      i->wake = std::move(wake);
+      i->file_lock = std::move(file_lock);
+      i->thread = std::thread([p = i.get()] { p->serve(); });
+      return std::make_unique<single_instance>(std::move(i));
     }
     if (errno != EADDRINUSE)
       return make_error("lock", std::string("cannot take the engine lock: ") + std::strerror(errno));
@@ -142,8 +155,9 @@ result<std::unique_ptr<single_instance>> single_instance::acquire(const std::str
         // The namespace lock is ours: another user's squatter on the name
         // only costs the name (a second run then learns no pid from it).
         if (file_lock.get() >= 0 && uid != 0) {
-          std::unique_ptr<single_instance> lock(new single_instance(-1, -1));
-          lock->file_lock_ = file_lock.release();
+          auto i = std::make_unique<single_instance::impl>();
+          i->file_lock = std::move(file_lock);
+          auto lock = std::make_unique<single_instance>(std::move(i));
           lock->squatter_ = "the name @" + name + " is held by pid " + std::to_string(pid) + " of uid " +
                             std::to_string(uid) + ", not an engine: ignored";
           return lock;
@@ -189,35 +203,36 @@ std::string single_instance::holder(const std::string& name) {
   return "";
 }
 
-single_instance::single_instance(int listen_fd, int wake_fd) : fd_(listen_fd), wake_(wake_fd) {}
+single_instance::single_instance(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+single_instance::~single_instance() = default;
 
-single_instance::~single_instance() {
-  if (thread_.joinable()) {
+single_instance::impl::~impl() {
+  if (thread.joinable()) {
     uint64_t one = 1;
-    (void)!::write(wake_, &one, sizeof one);
-    thread_.join();
+    (void)!::write(wake.get(), &one, sizeof one);
+    thread.join();
   }
-  for (int fd : {fd_, wake_, file_lock_})
-    if (fd >= 0) ::close(fd);
 }
+
+bool second_run_activates_first() { return false; }
 
 // Accepts and closes: the asker already has our pid from the connection.
 // Without this its connection would sit in the backlog, and once that is
 // full the next asker could not tell who holds the lock.
-void single_instance::serve() {
+void single_instance::impl::serve() {
   while (true) {
-    pollfd p[2] = {{fd_, POLLIN, 0}, {wake_, POLLIN, 0}};
+    pollfd p[2] = {{listener.get(), POLLIN, 0}, {wake.get(), POLLIN, 0}};
     if (::poll(p, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return;
     }
     if (p[1].revents) return;
-    int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    int c = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (c >= 0) {
       ::close(c);
     } else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
       // Out of descriptors: do not spin on a listener that stays readable.
-      pollfd w{wake_, POLLIN, 0};
+      pollfd w{wake.get(), POLLIN, 0};
       if (::poll(&w, 1, 100) > 0) return;
     }
   }

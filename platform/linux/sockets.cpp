@@ -1,4 +1,4 @@
-#include "platform/sockets.hpp"
+#include "platform/redirect.hpp"
 
 #include <arpa/inet.h>
 #include <linux/netfilter_ipv4.h>
@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "core/filter.hpp"
+#include "core/packet.hpp"
 
 namespace drover::platform {
 namespace {
@@ -37,7 +38,7 @@ status set_mark(native_socket s, uint32_t m) {
 
 }  // namespace
 
-status set_own_mark(native_socket s) { return set_mark(s, filter::mark::own); }
+status exclude_from_capture(native_socket s) { return set_mark(s, filter::mark::own); }
 
 status set_receive_buffer(native_socket s, int bytes) {
   // SO_RCVBUFFORCE ignores net.core.rmem_max (needs CAP_NET_ADMIN, which
@@ -56,14 +57,18 @@ result<endpoint> original_dst(native_socket s) {
   return os_error("SO_ORIGINAL_DST");
 }
 
-status make_transparent_udp(native_socket s) {
+// TPROXY delivers to a transparent socket, with the original destination
+// as ancillary data.
+status prepare_udp_listener(native_socket s) {
   int on = 1;
   if (::setsockopt(s, SOL_IP, IP_TRANSPARENT, &on, sizeof on) < 0) return os_error("IP_TRANSPARENT");
   if (::setsockopt(s, SOL_IP, IP_RECVORIGDSTADDR, &on, sizeof on) < 0) return os_error("IP_RECVORIGDSTADDR");
+  // A burst of first datagrams waits here while associations open.
+  (void)set_receive_buffer(s, 4 << 20);
   return ok();
 }
 
-result<udp_received> recv_with_original_dst(native_socket s, uint8_t* buf, size_t cap) {
+result<udp_received> receive_udp(native_socket s, uint8_t* buf, size_t cap) {
   sockaddr_storage from{};
   alignas(cmsghdr) char ctrl[256];
   iovec iov{buf, cap};
@@ -95,25 +100,46 @@ result<udp_received> recv_with_original_dst(native_socket s, uint8_t* buf, size_
   return r;
 }
 
-raw_sender::raw_sender() = default;
-raw_sender::~raw_sender() {
-  if (fd_ >= 0) ::close(fd_);
-}
+namespace {
 
-status raw_sender::open() {
-  fd_ = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-  if (fd_ < 0) return os_error("raw socket");
-  // Not own (0x7): its packets are not tracked either, see mark::own_reply.
-  return set_mark(fd_, filter::mark::own_reply);
-}
+// A raw socket delivers a fabricated IPv4+UDP packet, spoofed from the
+// original destination, to the app's (possibly connected) socket.
+class raw_delivery final : public udp_delivery {
+ public:
+  ~raw_delivery() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  status open() {
+    fd_ = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+    if (fd_ < 0) return os_error("raw socket");
+    // Not own (0x7): its packets are not tracked either, see mark::own_reply.
+    return set_mark(fd_, filter::mark::own_reply);
+  }
+  status deliver(const endpoint& from, const endpoint& to, const uint8_t* payload, size_t len) override {
+    if (from.k != endpoint::kind::v4 || to.k != endpoint::kind::v4)
+      return make_error("socket", "UDP replies are delivered over IPv4 only");
+    packet::ipv4_addr src{from.ip[0], from.ip[1], from.ip[2], from.ip[3]};
+    packet::ipv4_addr dst{to.ip[0], to.ip[1], to.ip[2], to.ip[3]};
+    auto pkt = packet::make_udp_v4(src, from.port, dst, to.port, payload, len);
+    if (pkt.empty()) return make_error("socket", "a UDP reply too large to deliver");
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    std::memcpy(&sa.sin_addr, to.ip.data(), 4);
+    if (::sendto(fd_, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
+      return os_error("raw send");
+    return ok();
+  }
 
-status raw_sender::send(const std::vector<uint8_t>& pkt, const endpoint& to) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  std::memcpy(&sa.sin_addr, to.ip.data(), 4);
-  if (::sendto(fd_, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
-    return os_error("raw send");
-  return ok();
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace
+
+result<std::unique_ptr<udp_delivery>> open_udp_delivery() {
+  auto d = std::make_unique<raw_delivery>();
+  if (auto st = d->open(); !st) return st.err();
+  return std::unique_ptr<udp_delivery>(std::move(d));
 }
 
 }  // namespace drover::platform

@@ -27,12 +27,12 @@ struct fake_world {
   relay_host_actor last_relays;
 };
 
-class fake_rules : public platform::redirect_rules {
+class fake_rules : public platform::redirector {
  public:
   explicit fake_rules(fake_world& w) : w_(w) { ++w_.rules_alive; }
   ~fake_rules() override { --w_.rules_alive; }
   bool intact() const override { return w_.rules_intact; }
-  status update(const filter::inputs&, const filter::linux_params&) override {
+  status update(const platform::redirect_plan&) override {
     ++w_.installs;
     ++w_.updates;
     w_.rules_intact = true;
@@ -68,17 +68,15 @@ class fake_env final : public engine_env {
   explicit fake_env(fake_world& w) : w_(w) {}
   bool blocking_detached() const override { return false; }  // the test coordinator runs it
   std::vector<uint32_t> scan_targets(const engine_shared&) override { return w_.targets; }
-  result<std::unique_ptr<platform::redirect_rules>> install_rules(const filter::inputs&,
-                                                                  const filter::linux_params&) override {
+  result<std::unique_ptr<platform::redirector>> install_redirect(const platform::redirect_plan&) override {
     ++w_.installs;
     if (w_.fail_install) return make_error("rules", "iptables-restore failed");
-    return std::unique_ptr<platform::redirect_rules>(std::make_unique<fake_rules>(w_));
+    return std::unique_ptr<platform::redirector>(std::make_unique<fake_rules>(w_));
   }
   relay_host_actor spawn_relays(caf::actor_system& sys, std::shared_ptr<engine_shared>, supervisor_actor) override {
     return w_.last_relays = sys.spawn(fake_relays);
   }
-  divert_reader_actor spawn_reader(caf::actor_system& sys, std::shared_ptr<engine_shared>, supervisor_actor,
-                                   platform::divert_options) override {
+  divert_reader_actor spawn_reader(caf::actor_system& sys, std::shared_ptr<engine_shared>, supervisor_actor) override {
     return sys.spawn(fake_reader);
   }
   procscan_actor spawn_scanner(caf::actor_system& sys, std::shared_ptr<engine_shared>) override {

@@ -115,7 +115,7 @@ cp "$TESTCLIENT" "$E2E_DIR/new6"; mv "$E2E_DIR/new6" "$E2E_DIR/droverclient"
 run_ok "$T" fork http "$IP_F" 8080 /
 [ "$(far_direct_from_client)" -eq "$d0" ] || fail "a newly started target leaked"
 # Newcomers were found from the kernel's process events, not a scan of all.
-grep -q "new processes reported by the kernel" "$E2E_DIR/engine.log" || fail "no process events: $(grep -i 'flow owner' "$E2E_DIR/engine.log")"
+grep -q "new processes reported by the OS" "$E2E_DIR/engine.log" || fail "no process events: $(grep -i 'flow owner' "$E2E_DIR/engine.log")"
 
 echo "IPv6 of a target is refused fast (never direct); non-targets' IPv6 goes direct"
 wait_port in_c "$IP6_F" 8086

@@ -1,0 +1,32 @@
+#pragma once
+/// Privileges and the machine: whether Drover may capture packets here, and
+/// how it gets the right to (Windows: its own UAC prompt).
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace drover::platform {
+
+/// True when we may capture packets (root / an elevated Administrator).
+bool is_elevated();
+
+/// Starts this executable again, elevated, with `args` (Windows:
+/// ShellExecuteExW "runas", which shows the UAC prompt). The manifest says
+/// asInvoker because Windows silently skips Run-key programs that require
+/// elevation: autostart would never start. Error codes: "cancelled" (the user
+/// declined the prompt: exit quietly), "unsupported" (Linux: use sudo),
+/// "failed" (the message says why).
+status relaunch_elevated(const std::vector<std::string>& args);
+
+/// Refuses a machine Drover cannot work on, with the reason (Windows on ARM64:
+/// WinDivert has no ARM64 driver, and an x64 engine under emulation would
+/// capture nothing). Linux: always ok.
+status check_machine();
+
+/// Windows: a GUI-subsystem program starts without a console (none flashes up
+/// at login); the CLI verbs attach to the parent's console (cmd, PowerShell)
+/// so their output and exit codes reach it. Linux: nothing to do.
+void attach_parent_console();
+
+}  // namespace drover::platform

@@ -1,0 +1,17 @@
+#include "platform/elevation.hpp"
+
+#include <unistd.h>
+
+namespace drover::platform {
+
+bool is_elevated() { return ::geteuid() == 0; }
+
+status relaunch_elevated(const std::vector<std::string>&) {
+  return make_error("unsupported", "run it as root (sudo), or as the drover service");
+}
+
+status check_machine() { return ok(); }
+
+void attach_parent_console() {}
+
+}  // namespace drover::platform
