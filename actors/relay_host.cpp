@@ -19,10 +19,12 @@ namespace {
 using asio::ip::tcp;
 using asio::ip::udp;
 
-// The seam's handle type must be Asio's, or handles would be cut short
-// (Windows SOCKETs are 64 bits wide).
-static_assert(std::is_same_v<platform::native_socket, tcp::socket::native_handle_type>);
-static_assert(std::is_same_v<platform::native_socket, udp::socket::native_handle_type>);
+// The seam's handle type must be Asio's socket type, or handles would be cut
+// short (Windows SOCKETs are 64 bits wide); on Windows native_handle() is a
+// small class that converts to it.
+static_assert(std::is_same_v<platform::native_socket, asio::detail::socket_type>);
+static_assert(std::is_convertible_v<tcp::socket::native_handle_type, platform::native_socket>);
+static_assert(std::is_convertible_v<udp::socket::native_handle_type, platform::native_socket>);
 
 struct context {
   caf::actor_system* sys;

@@ -1,22 +1,15 @@
 #include "app/config_file.hpp"
 
+#include "platform/elevation.hpp"
 #include "platform/paths.hpp"
 #include "platform/read_file.hpp"
 
 namespace drover::app {
 
-config::target_os this_os() {
-#ifdef _WIN32
-  return config::target_os::windows;
-#else
-  return config::target_os::linux_os;
-#endif
-}
-
 loaded_config load_config_file(const std::string& path) {
   loaded_config out;
   out.path = path.empty() ? platform::default_config_path() : path;
-  out.cfg = config::defaults(this_os());
+  out.cfg = config::defaults(platform::this_os());
   auto text = platform::read_small_file(out.path, max_config_bytes);
   if (!text) {
     // Only "nothing there" means "use the defaults"; a file that is there
@@ -30,7 +23,7 @@ loaded_config load_config_file(const std::string& path) {
     out.error = out.read_error;
     return out;
   }
-  auto r = config::parse(*text, this_os());
+  auto r = config::parse(*text, platform::this_os());
   out.cfg = r.cfg;
   for (auto& w : r.warnings) out.warnings.push_back(w.to_string(out.path));
   if (r.error) out.error = r.error->to_string(out.path);

@@ -28,7 +28,6 @@ struct loaded_config {
   bool missing = false;
 };
 
-config::target_os this_os();
 /// Reads and parses the config file (default path when `path` is empty).
 loaded_config load_config_file(const std::string& path);
 

@@ -37,7 +37,8 @@ target_include_directories(drover_third_party SYSTEM INTERFACE ${header_dir})
 # Windows 10 APIs; no min/max macros; wide Win32 APIs.
 target_compile_definitions(drover_third_party INTERFACE FMT_HEADER_ONLY _WIN32_WINNT=0x0A00 WIN32_LEAN_AND_MEAN
   NOMINMAX UNICODE _UNICODE)
-target_link_libraries(drover_third_party INTERFACE Threads::Threads)
+# Asio on Windows: Winsock and AcceptEx.
+target_link_libraries(drover_third_party INTERFACE Threads::Threads ws2_32 mswsock)
 add_library(spdlog::spdlog ALIAS drover_third_party)
 add_library(nlohmann_json::nlohmann_json ALIAS drover_third_party)
 # Static: drover.exe imports only system DLLs.

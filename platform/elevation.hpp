@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/result.hpp"
 
 namespace drover::platform {
@@ -23,6 +24,9 @@ status relaunch_elevated(const std::vector<std::string>& args);
 /// WinDivert has no ARM64 driver, and an x64 engine under emulation would
 /// capture nothing). Linux: always ok.
 status check_machine();
+
+/// The OS this build runs on (its config defaults: target names, paths).
+config::target_os this_os();
 
 /// Windows: a GUI-subsystem program starts without a console (none flashes up
 /// at login); the CLI verbs attach to the parent's console (cmd, PowerShell)

@@ -15,7 +15,8 @@ enum class os_request {
 
 /// Call first in main. Linux: blocks the stop signals in this thread and every
 /// thread created afterwards, so only the loop sees them, and ignores SIGPIPE
-/// (a client that goes away must not kill us). Windows: nothing yet.
+/// (a client that goes away must not kill us). Windows: installs the console
+/// control handler (Ctrl+C, console close, log-off, shutdown → stop).
 void prepare_main_thread();
 
 /// Runs on the calling thread until `on_request` returns false. It is called

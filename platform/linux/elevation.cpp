@@ -12,6 +12,8 @@ status relaunch_elevated(const std::vector<std::string>&) {
 
 status check_machine() { return ok(); }
 
+config::target_os this_os() { return config::target_os::linux_os; }
+
 void attach_parent_console() {}
 
 }  // namespace drover::platform

@@ -212,7 +212,7 @@ std::vector<uint8_t> udp_v6(uint8_t nh, const std::vector<uint8_t>& ext) {
   p[24] = 0xfd, p[39] = 2;  // dst fd00::2
   // push_back, not insert: GCC 12 warns falsely on vector insert (-Warray-bounds).
   for (uint8_t b : ext) p.push_back(b);
-  for (uint8_t b : {0x17, 0x70, 0x00, 0x35, 0x00, 108, 0, 0}) p.push_back(b);
+  for (int b : {0x17, 0x70, 0x00, 0x35, 0x00, 108, 0, 0}) p.push_back(static_cast<uint8_t>(b));
   p.resize(p.size() + 100, 0x11);
   return p;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Debian package (app/packaging/): lintian, the exact file list with
+# The Debian package (platform/linux/packaging/): lintian, the exact file list with
 # modes, the control fields, the conffile, the systemd unit (verified
 # offline, and shown to catch a broken one), the man page, the template
 # config against the packaged binary, and the maintainer scripts (syntax and
@@ -31,7 +31,7 @@ dpkg-deb -x "$DEB" "$ROOTFS"
 dpkg-deb -e "$DEB" "$CTRL"
 
 VERSION=$(sed -n 's/^project(drover VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
-RELEASE=$(sed -n 's/^set(DROVER_DEB_RELEASE \([0-9]*\))/\1/p' "$SRC/app/packaging/package.cmake")
+RELEASE=$(sed -n 's/^set(DROVER_DEB_RELEASE \([0-9]*\))/\1/p' "$SRC/platform/linux/packaging/package.cmake")
 if [ -z "$VERSION" ] || [ -z "$RELEASE" ]; then fail "cannot read the version from CMakeLists.txt / package.cmake"; fi
 V="$VERSION-$RELEASE"
 echo "package $(basename "$DEB"), version $V"
@@ -76,7 +76,7 @@ bin=$ROOTFS/usr/bin/drover
 if readelf -S "$bin" | grep -qE '\.symtab|\.debug_|\.comment'; then fail "/usr/bin/drover is not stripped"; fi
 "$bin" version | grep -qx "drover $VERSION" || fail "packaged binary says '$("$bin" version 2>&1)', wanted 'drover $VERSION'"
 cmp -s "$ROOTFS/usr/share/doc/drover/README.md" "$SRC/README.md" || fail "doc README.md is not the tree's"
-cmp -s "$ROOTFS/usr/share/doc/drover/copyright" "$SRC/app/packaging/copyright" || fail "doc copyright is not app/packaging/copyright"
+cmp -s "$ROOTFS/usr/share/doc/drover/copyright" "$SRC/platform/linux/packaging/copyright" || fail "doc copyright is not platform/linux/packaging/copyright"
 zcat "$ROOTFS/usr/share/doc/drover/changelog.Debian.gz" | head -1 | grep -q "^drover ($V) " ||
   fail "changelog's top entry is not $V: $(zcat "$ROOTFS/usr/share/doc/drover/changelog.Debian.gz" | head -1)"
 note "$(dpkg-deb -c "$DEB" | awk '$1 !~ /^d/' | wc -l) files; binary stripped, $(stat -c %s "$bin") bytes"

@@ -15,10 +15,10 @@ if(DROVER_CORE_ONLY OR NOT TARGET drover)
   return()
 endif()
 
-set(_pkg ${CMAKE_SOURCE_DIR}/app/packaging)
+set(_pkg ${CMAKE_SOURCE_DIR}/platform/linux/packaging)
 set(_out ${CMAKE_BINARY_DIR}/packaging)
 # Bumped for a new package of the same upstream version; the top entry of
-# app/packaging/changelog must name ${PROJECT_VERSION}-${DROVER_DEB_RELEASE}.
+# platform/linux/packaging/changelog must name ${PROJECT_VERSION}-${DROVER_DEB_RELEASE}.
 set(DROVER_DEB_RELEASE 1)
 set(DROVER_DEB_MAINTAINER "The Drover authors <drover@example.org>" CACHE STRING
     "Maintainer field of the Debian package")
@@ -26,7 +26,7 @@ set(DROVER_DEB_MAINTAINER "The Drover authors <drover@example.org>" CACHE STRING
 # The changelog's top version must be the package's: say so at configure time.
 file(STRINGS ${_pkg}/changelog _top LIMIT_COUNT 1)
 if(NOT _top MATCHES "^drover \\(${PROJECT_VERSION}-${DROVER_DEB_RELEASE}\\) ")
-  message(WARNING "app/packaging/changelog starts with '${_top}', "
+  message(WARNING "platform/linux/packaging/changelog starts with '${_top}', "
                   "not version ${PROJECT_VERSION}-${DROVER_DEB_RELEASE}: add an entry")
 endif()
 

@@ -1,0 +1,17 @@
+#pragma once
+/// Which copy of Drover this is: an installed and a portable copy (or two
+/// portable ones) must run side by side, so every name they could share (the
+/// control pipe, the instance mutex) carries an id of the executable's path.
+#include <string>
+
+namespace drover::platform {
+
+/// The first 16 lowercase hex digits of the SHA-256 of this executable's full
+/// path (UTF-8, case as GetModuleFileNameW returns it). Computed once.
+std::string install_id();
+/// The same id for another path (tests; a tool naming another copy's pipe).
+std::string install_id_for(const std::string& exe_path);
+/// The control channel of this copy: \\.\pipe\drover-<install_id>.
+std::string control_pipe_name();
+
+}  // namespace drover::platform

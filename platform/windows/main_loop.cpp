@@ -1,0 +1,151 @@
+// The main thread's message pump. Requests wait in one queue under a mutex
+// (so none is lost before the loop runs, or while a modal loop such as the
+// tray's menu pumps instead of us); a message to the loop's hidden window
+// only wakes the thread. A window rather than PostThreadMessageW: modal
+// loops drop thread messages but dispatch window messages.
+#include "platform/main_loop.hpp"
+
+#include <windows.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+#include "platform/windows/win_handle.hpp"
+
+namespace drover::platform {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+constexpr UINT wake_message = WM_APP + 1;
+constexpr const wchar_t* window_class = L"DroverMainWindow";
+// After CTRL_CLOSE_EVENT Windows ends the process about 5 s later, or as
+// soon as the handler returns: waiting lets the loop stop and main clean up
+// (its exit ends this thread earlier).
+constexpr DWORD close_grace_ms = 5000;
+
+std::mutex mutex;
+std::deque<os_request> pending;  // guarded by mutex
+HWND loop_window = nullptr;      // guarded by mutex; null while no loop runs
+
+void push(os_request r, bool wake) {
+  std::lock_guard<std::mutex> lock(mutex);
+  pending.push_back(r);
+  if (wake && loop_window) ::PostMessageW(loop_window, wake_message, 0, 0);
+}
+
+std::optional<os_request> pop() {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (pending.empty()) return std::nullopt;
+  os_request r = pending.front();
+  pending.pop_front();
+  return r;
+}
+
+// Runs on a thread the system creates for the event. TRUE: handled, so
+// Ctrl+C does not kill us before the engine has removed its capture.
+BOOL WINAPI on_console_event(DWORD type) {
+  push(os_request::stop, true);
+  if (type == CTRL_CLOSE_EVENT || type == CTRL_LOGOFF_EVENT || type == CTRL_SHUTDOWN_EVENT) ::Sleep(close_grace_ms);
+  return TRUE;
+}
+
+LRESULT CALLBACK window_proc(HWND window, UINT msg, WPARAM wparam, LPARAM lparam) {
+  switch (msg) {
+    case WM_QUERYENDSESSION:  // log-off, shutdown, or an installer's restart manager
+      push(os_request::stop, false);
+      return TRUE;
+    case WM_ENDSESSION:
+      if (wparam) push(os_request::stop, false);
+      return 0;
+    case WM_CLOSE:  // taskkill without /F: the polite way to ask us to quit
+      push(os_request::stop, false);
+      return 0;
+    case wake_message:
+      return 0;
+    default:
+      return ::DefWindowProcW(window, msg, wparam, lparam);
+  }
+}
+
+void install_console_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] { ::SetConsoleCtrlHandler(on_console_event, TRUE); });
+}
+
+// Hidden and top-level (not message-only): only those get the session's
+// broadcasts and taskkill's WM_CLOSE. The tray's icon will belong to a
+// window of this class too. Where no top-level window can exist (no desktop:
+// Wine without a display) a message-only one still wakes the loop.
+HWND create_window() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    WNDCLASSEXW wc{};
+    wc.cbSize = sizeof wc;
+    wc.lpfnWndProc = window_proc;
+    wc.hInstance = ::GetModuleHandleW(nullptr);
+    wc.lpszClassName = window_class;
+    ::RegisterClassExW(&wc);
+  });
+  HINSTANCE instance = ::GetModuleHandleW(nullptr);
+  HWND window =
+      ::CreateWindowExW(0, window_class, L"Drover", WS_OVERLAPPED, 0, 0, 0, 0, nullptr, nullptr, instance, nullptr);
+  if (!window)
+    window = ::CreateWindowExW(0, window_class, L"Drover", 0, 0, 0, 0, 0, HWND_MESSAGE, nullptr, instance, nullptr);
+  return window;
+}
+
+void pump_messages() {
+  MSG m;
+  while (::PeekMessageW(&m, nullptr, 0, 0, PM_REMOVE)) {
+    if (m.message == WM_QUIT) {
+      push(os_request::stop, false);
+      continue;
+    }
+    ::TranslateMessage(&m);
+    ::DispatchMessageW(&m);
+  }
+}
+
+}  // namespace
+
+void prepare_main_thread() { install_console_handler(); }
+
+void run_main_loop(const std::function<bool(os_request)>& on_request, int tick_ms) {
+  install_console_handler();
+  // Without any window requests still arrive, within a tick.
+  win::unique_window window(create_window());
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    loop_window = static_cast<HWND>(window.get());
+  }
+  const auto tick = std::chrono::milliseconds(std::max(tick_ms, 1));
+  auto next_tick = clock_type::now() + tick;
+  bool running = true;
+  while (running) {
+    while (running) {
+      auto r = pop();
+      if (!r) break;
+      running = on_request(*r);
+    }
+    if (!running) break;
+    auto now = clock_type::now();
+    if (now >= next_tick) {
+      running = on_request(os_request::none);
+      next_tick = clock_type::now() + tick;
+      continue;
+    }
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_tick - now);
+    ::MsgWaitForMultipleObjectsEx(0, nullptr, static_cast<DWORD>(wait.count()), QS_ALLINPUT, MWMO_INPUTAVAILABLE);
+    pump_messages();
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  loop_window = nullptr;
+}
+
+void post_main_loop(os_request r) { push(r, true); }
+
+}  // namespace drover::platform

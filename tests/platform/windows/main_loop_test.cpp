@@ -1,0 +1,129 @@
+// The message pump on the test's main thread: requests from other threads,
+// ticks, requests posted before the loop runs, and the window messages that
+// mean "quit" on Windows (WM_CLOSE from taskkill, WM_QUIT, the session end).
+#include <gtest/gtest.h>
+#include <windows.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "platform/main_loop.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using drover::platform::os_request;
+using drover::platform::post_main_loop;
+using drover::platform::run_main_loop;
+using clock_type = std::chrono::steady_clock;
+
+// Runs the loop until `stop` (or 3 s of ticks) and returns what arrived
+// besides ticks; `on_first_tick` runs on the loop's thread once.
+template <class F>
+std::vector<os_request> run_until_stop(int tick_ms, F on_first_tick) {
+  std::vector<os_request> seen;
+  bool first = true;
+  auto deadline = clock_type::now() + 3s;
+  run_main_loop(
+      [&](os_request r) {
+        if (r != os_request::none) seen.push_back(r);
+        if (r == os_request::none && first) {
+          first = false;
+          on_first_tick();
+        }
+        return r != os_request::stop && clock_type::now() < deadline;
+      },
+      tick_ms);
+  return seen;
+}
+
+// Top-level where a desktop exists, message-only where none does (Wine
+// without a display).
+HWND loop_window() {
+  HWND w = FindWindowW(L"DroverMainWindow", nullptr);
+  return w ? w : FindWindowExW(HWND_MESSAGE, nullptr, L"DroverMainWindow", nullptr);
+}
+
+TEST(MainLoop, RequestPostedBeforeTheLoopIsNotLost) {
+  post_main_loop(os_request::show);
+  post_main_loop(os_request::stop);
+  auto seen = run_until_stop(20, [] {});
+  EXPECT_EQ(seen, (std::vector<os_request>{os_request::show, os_request::stop}));
+}
+
+TEST(MainLoop, RequestsFromAnotherThreadArriveInOrder) {
+  std::thread poster;
+  auto seen = run_until_stop(20, [&] {
+    poster = std::thread([] {
+      post_main_loop(os_request::show);
+      post_main_loop(os_request::reload);
+      post_main_loop(os_request::stop);
+    });
+  });
+  poster.join();
+  EXPECT_EQ(seen, (std::vector<os_request>{os_request::show, os_request::reload, os_request::stop}));
+}
+
+TEST(MainLoop, PostWakesTheLoopBeforeTheTick) {
+  std::thread poster;
+  clock_type::time_point posted, seen_at;
+  run_main_loop(
+      [&](os_request r) {
+        if (r == os_request::none && !poster.joinable()) {
+          poster = std::thread([&] {
+            std::this_thread::sleep_for(50ms);
+            posted = clock_type::now();
+            post_main_loop(os_request::stop);
+          });
+        }
+        if (r != os_request::stop) return true;
+        seen_at = clock_type::now();
+        return false;
+      },
+      1);
+  poster.join();
+  // Now a long tick: only the wake-up can end the loop in time.
+  std::thread late([] {
+    std::this_thread::sleep_for(100ms);
+    post_main_loop(os_request::stop);
+  });
+  auto t0 = clock_type::now();
+  run_main_loop([](os_request r) { return r != os_request::stop; }, 10000);
+  late.join();
+  EXPECT_LT(clock_type::now() - t0, 2s);
+  EXPECT_GE(seen_at, posted);
+}
+
+TEST(MainLoop, TicksArrive) {
+  int ticks = 0;
+  auto t0 = clock_type::now();
+  run_main_loop([&](os_request r) { return r != os_request::none || ++ticks < 5; }, 20);
+  auto elapsed = clock_type::now() - t0;
+  EXPECT_EQ(ticks, 5);
+  EXPECT_GE(elapsed, 80ms);
+  EXPECT_LT(elapsed, 2s);
+}
+
+TEST(MainLoop, WindowCloseAndQuitMeanStop) {
+  auto seen = run_until_stop(20, [] { PostMessageW(loop_window(), WM_CLOSE, 0, 0); });
+  EXPECT_EQ(seen, std::vector<os_request>{os_request::stop});
+  seen = run_until_stop(20, [] { PostQuitMessage(0); });
+  EXPECT_EQ(seen, std::vector<os_request>{os_request::stop});
+}
+
+TEST(MainLoop, SessionEndMeansStop) {
+  std::thread other;
+  // Sent from another thread, as the system does: the loop's window answers
+  // WM_QUERYENDSESSION with yes and asks the loop to stop.
+  LRESULT answer = 0;
+  auto seen = run_until_stop(
+      20, [&] { other = std::thread([&] { answer = SendMessageW(loop_window(), WM_QUERYENDSESSION, 0, 0); }); });
+  other.join();
+  EXPECT_EQ(answer, TRUE);
+  EXPECT_EQ(seen, std::vector<os_request>{os_request::stop});
+}
+
+TEST(MainLoop, TheWindowIsGoneAfterTheLoop) { EXPECT_EQ(loop_window(), nullptr); }
+
+}  // namespace
