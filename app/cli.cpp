@@ -13,6 +13,7 @@ const char* usage() {
          "  drover dump   [--out PATH]                  save a diagnostics dump\n"
          "  drover stop                                 stop the running engine\n"
          "  drover cleanup                              remove the rules a crashed engine left (root)\n"
+         "  drover autostart [--on | --off]             start at login (Windows), or say whether it does\n"
          "  drover version\n"
          "signals: SIGHUP reloads the config of a running engine; SIGINT/SIGTERM stop it\n"
          "exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 no running instance\n";
@@ -26,7 +27,8 @@ parse_outcome parse_args(int argc, const char* const* argv) {
   o.args = args;
   if (o.verb == "--help" || o.verb == "-h") o.verb = "help";
   if (o.verb == "--version") o.verb = "version";
-  static const std::set<std::string> verbs{"run", "check", "status", "dump", "stop", "cleanup", "version", "help"};
+  static const std::set<std::string> verbs{"run",     "check",   "status", "dump",     "stop",
+                                           "cleanup", "version", "help",   "autostart"};
   if (!verbs.count(o.verb)) return {std::nullopt, "unknown command '" + o.verb + "'"};
   // Which flags each verb takes; anything else is an error, not ignored.
   std::set<std::string> allowed;
@@ -35,6 +37,7 @@ parse_outcome parse_args(int argc, const char* const* argv) {
   if (o.verb == "check") allowed = {"--config", "--json"};
   if (o.verb == "status") allowed = {"--json", "--watch"};
   if (o.verb == "dump") allowed = {"--out"};
+  if (o.verb == "autostart") allowed = {"--on", "--off"};
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i];
     std::string value;
@@ -67,6 +70,9 @@ parse_outcome parse_args(int argc, const char* const* argv) {
       o.no_tray = true;
     } else if (a == "--test-hooks") {
       o.test_hooks = true;
+    } else if (a == "--on" || a == "--off") {
+      if (!o.autostart.empty()) return {std::nullopt, "give one of --on and --off"};
+      o.autostart = a.substr(2);
     }
   }
   return {o, ""};

@@ -11,7 +11,7 @@ namespace drover::app {
 enum exit_code : int { exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_no_instance = 3 };
 
 struct options {
-  std::string verb;  ///< run | check | status | dump | stop | cleanup | version | help
+  std::string verb;  ///< run | check | status | dump | stop | cleanup | autostart | version | help
   std::string config_path;
   bool config_given = false;
   bool json = false;
@@ -19,6 +19,7 @@ struct options {
   bool watch = false;
   bool test_hooks = false;  ///< run: serve the test-only control requests
   std::string out_path;
+  std::string autostart;          ///< autostart: "on", "off", or empty (show the state)
   std::vector<std::string> args;  ///< every argument after the program's name (a relaunch repeats them)
 };
 

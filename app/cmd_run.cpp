@@ -12,6 +12,7 @@
 #include "app/config_file.hpp"
 #include "app/control_front.hpp"
 #include "app/engine_host.hpp"
+#include "platform/autostart.hpp"
 #include "platform/control_socket.hpp"
 #include "platform/elevation.hpp"
 #include "platform/log_sink.hpp"
@@ -116,6 +117,10 @@ int cmd_run(const options& o) {
   auto no_log_file = setup_logging(lc.cfg);
   if (!no_log_file.empty()) spdlog::warn("logging to stderr only: {}", no_log_file);
   if (!(*lock)->squatter().empty()) spdlog::warn("engine lock: {}", (*lock)->squatter());
+  // While autostart is on, it names this copy (the program moved, a new
+  // install): a stale entry would start nothing, or another copy.
+  if (auto a = platform::autostart_refresh(); !a && a.err().code != "unsupported")
+    spdlog::warn("autostart: {}", a.err().message);
   // Everything that can refuse the start comes before the engine: an error
   // then leaves nothing running to wait for.
   control_front control;

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     if (o.verb == "stop") return cmd_stop(o);
     if (o.verb == "dump") return cmd_dump(o);
     if (o.verb == "cleanup") return cmd_cleanup(o);
+    if (o.verb == "autostart") return cmd_autostart(o);
   } catch (const std::exception& e) {
     // Start-up errors only: the data plane reports errors as values.
     std::fprintf(stderr, "drover: %s\n", e.what());

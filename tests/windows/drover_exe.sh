@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # drover.exe under Wine, as a user starts it from cmd: version, a status with
-# no instance (exit 3), `run --no-tray` reaching Failed with the capture
-# sentence in status (nothing crashes), a second `run` activating the first
-# and exiting 0, `stop`, and bad arguments (exit 2).
+# no instance (exit 3), autostart on and off, `run --no-tray` reaching Failed
+# with the capture sentence in status (nothing crashes), a second `run`
+# activating the first and exiting 0, `stop`, and bad arguments (exit 2).
 #   drover_exe.sh PATH/drover.exe
 set -euo pipefail
 exe=$1
@@ -15,6 +15,7 @@ drover_wine_ensure || { echo "SKIP: Wine cannot start here"; exit 77; }
 work=$(mktemp -d)
 engine_pid=""
 cleanup() {
+  "$run" "$exe" autostart --off >/dev/null 2>&1 || true
   [ -n "$engine_pid" ] && kill "$engine_pid" 2>/dev/null
   [ -n "$engine_pid" ] && wait "$engine_pid" 2>/dev/null
   rm -rf "$work"
@@ -22,6 +23,13 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [ -f "$work/engine.log" ] && tail -20 "$work/engine.log" >&2; exit 1; }
 pass() { echo "ok: $*"; }
+# drover.exe's output as a Windows console shows it has CRLF line ends.
+drover() {
+  local rc=0 out
+  out=$("$run" "$exe" "$@") || rc=$?
+  printf '%s\n' "${out//$'\r'/}"
+  return "$rc"
+}
 
 # Its config and data in this test's own directory (Windows paths via Z:).
 win_work=$(winepath -w "$work" 2>/dev/null || echo "Z:${work//\//\\}")
@@ -33,7 +41,7 @@ host = "127.0.0.1"
 port = 1080
 TOML
 
-out=$("$run" "$exe" version) || fail "version exited $?"
+out=$(drover version) || fail "version exited $?"
 [[ $out == "drover "* ]] || fail "version printed '$out'"
 pass "version: $out"
 
@@ -46,6 +54,17 @@ rc=0
 "$run" "$exe" frobnicate >/dev/null 2>"$work/usage.err" || rc=$?
 [ "$rc" = 2 ] || fail "an unknown verb exited $rc, want 2"
 pass "unknown verb: exit 2 ($(head -1 "$work/usage.err"))"
+
+out=$(drover autostart --on) || fail "autostart --on exited $?"
+[[ $out == "autostart: on (\""*"drover.exe\" run)" ]] || fail "autostart --on printed '$out'"
+out=$(drover autostart) || fail "autostart exited $?"
+[[ $out == "autostart: on ("* ]] || fail "autostart after --on printed '$out'"
+out=$(drover autostart --off) || fail "autostart --off exited $?"
+[ "$out" = "autostart: off" ] || fail "autostart --off printed '$out'"
+rc=0
+"$run" "$exe" autostart --on --off >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "autostart --on --off exited $rc, want 2"
+pass "autostart: on, shown, off; both flags refused"
 
 DROVER_WINE_TIMEOUT=120 "$run" "$exe" run --no-tray >"$work/engine.log" 2>&1 &
 engine_pid=$!
