@@ -1,0 +1,1 @@
+// Placeholder: the rotating log sink shared by both OSes lands here.
