@@ -12,10 +12,10 @@ const char* usage() {
          "  drover status [--json] [--watch]            state of the running engine (--watch: every change)\n"
          "  drover dump   [--out PATH]                  save a diagnostics dump\n"
          "  drover stop                                 stop the running engine\n"
-         "  drover cleanup                              remove the rules a crashed engine left (root)\n"
+         "  drover cleanup                              remove the capture rules a crashed engine left (Linux, root)\n"
          "  drover autostart [--on | --off]             start at login (Windows), or say whether it does\n"
          "  drover version\n"
-         "signals: SIGHUP reloads the config of a running engine; SIGINT/SIGTERM stop it\n"
+         "signals (Linux): SIGHUP reloads the config of a running engine; SIGINT/SIGTERM stop it\n"
          "exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 no running instance\n";
 }
 

@@ -15,7 +15,9 @@ namespace drover::app {
 
 int cmd_cleanup(const options&) {
   if (!platform::is_elevated()) {
-    std::fprintf(stderr, "drover: cleanup needs root (it removes the capture rules): sudo drover cleanup\n");
+    std::fprintf(
+        stderr,
+        "drover: cleanup needs root or Administrator rights (it removes the capture rules): sudo drover cleanup\n");
     return exit_failure;
   }
   // Held while removing: an engine starting meanwhile would install rules
@@ -41,7 +43,7 @@ int cmd_cleanup(const options&) {
   }
   platform::remove_stale_redirect();
   if (platform::leftover_redirect_present()) {
-    std::fprintf(stderr, "drover: could not remove all of drover's capture rules (are we root?)\n");
+    std::fprintf(stderr, "drover: could not remove all of drover's capture rules (are we root or Administrator?)\n");
     return exit_failure;
   }
   std::printf("drover: %s\n", had ? "removed the rules a stopped engine left behind" : "nothing to clean up");

@@ -69,7 +69,7 @@ void engine_host::subscribe(subscriber s) { subscribers_.push_back(std::move(s))
 void engine_host::start() {
   supervisor_options so;
   so.version = DROVER_VERSION;
-  if (auto dir = platform::state_dir())
+  if (auto dir = platform::crash_dump_dir())
     so.crash_dir = *dir;
   else
     spdlog::warn("crash dumps will not be written: {}", dir.err().message);

@@ -1,4 +1,5 @@
-# Dependencies of the mingw-w64 cross build, all from Debian: CAF built once
+# Dependencies of the mingw-w64 cross build, all from Debian: CAF (caf_core
+# only: Drover's network I/O is Asio) built once
 # from Debian's source package into DROVER_WINDOWS_CACHE (by
 # tools/windows/build-caf.sh), header-only libraries exposed through a
 # directory of symlinks (never /usr/include, which would bring glibc's headers).
@@ -7,7 +8,6 @@ if(NOT DROVER_WINDOWS_CACHE)
 endif()
 set(caf_prefix ${DROVER_WINDOWS_CACHE}/caf-0.17.6)
 find_library(CAF_CORE_LIBRARY NAMES caf_core_static PATHS ${caf_prefix}/lib NO_DEFAULT_PATH)
-find_library(CAF_IO_LIBRARY NAMES caf_io_static PATHS ${caf_prefix}/lib NO_DEFAULT_PATH)
 if(NOT CAF_CORE_LIBRARY)
   message(FATAL_ERROR "no mingw build of CAF in ${caf_prefix}: run tools/windows/build-caf.sh")
 endif()
@@ -21,8 +21,6 @@ set_target_properties(CAF::core PROPERTIES IMPORTED_LOCATION "${CAF_CORE_LIBRARY
   INTERFACE_COMPILE_DEFINITIONS "CAF_NO_THREAD_LOCAL"
   INTERFACE_COMPILE_OPTIONS "-Wno-deprecated-declarations"
   INTERFACE_LINK_LIBRARIES "Threads::Threads;ws2_32;iphlpapi;psapi")
-add_library(CAF::io STATIC IMPORTED)
-set_target_properties(CAF::io PROPERTIES IMPORTED_LOCATION "${CAF_IO_LIBRARY}" INTERFACE_LINK_LIBRARIES CAF::core)
 add_library(CAF::test INTERFACE IMPORTED)
 set_target_properties(CAF::test PROPERTIES INTERFACE_LINK_LIBRARIES CAF::core)
 

@@ -33,6 +33,10 @@ result<std::string> log_dir();
 result<std::string> state_dir_path();
 /// The state directory, created (0700) and verified.
 result<std::string> state_dir();
+/// Where crash dumps go, created and verified: the state directory on Linux
+/// (/var/lib/drover), the log directory on Windows (%PROGRAMDATA%\Drover\logs,
+/// where a user looking for the log finds them too).
+result<std::string> crash_dump_dir();
 
 /// Creates `dir` (its last component only) with exactly `mode` and group `group` when asked,
 /// then verifies it: not a symlink, a directory, owned by the effective uid, not writable by

@@ -217,4 +217,6 @@ std::optional<unsigned> group_id(const char* name) {
   return std::nullopt;
 }
 
+result<std::string> crash_dump_dir() { return state_dir(); }
+
 }  // namespace drover::platform

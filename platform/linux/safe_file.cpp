@@ -122,6 +122,34 @@ status write_all(int fd, const char* data, std::size_t size, const std::string& 
   return ok();
 }
 
+result<std::uint64_t> regular_file_size(int fd, const std::string& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return os_error("check", path, errno);
+  if (!S_ISREG(st.st_mode))
+    return make_error("unsafe_path", "refusing to write " + path + ": it is not a regular file (remove it)");
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+entry_kind entry_kind_of(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return entry_kind::missing;
+  return S_ISLNK(st.st_mode) ? entry_kind::link : entry_kind::other;
+}
+
+// unlink() removes a link itself and refuses a directory.
+status remove_no_follow(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) return os_error("remove", path, errno);
+  return ok();
+}
+
+// rename() moves or replaces a link itself and never writes through it.
+status rename_replacing(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return os_error("rename", from + " to " + to, errno);
+  return ok();
+}
+
+char path_separator() { return '/'; }
+
 status write_file(const std::string& path, const std::string& content, file_mode m) {
   auto fd = open_for_write(path, write_mode::truncate, m);
   if (!fd) return fd.err();

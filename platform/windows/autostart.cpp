@@ -106,6 +106,11 @@ status autostart_refresh() {
   if (!s) return s.err();
   // Off stays off: a refresh must not turn on what the user turned off.
   if (!s->enabled || !s->stale) return ok();
+  // Another copy that still exists keeps its entry (an installed and a
+  // portable copy run side by side; starting the portable one once must not
+  // take autostart from the installed one). Only an entry naming a program
+  // that is gone (moved, uninstalled, reinstalled elsewhere) comes to us.
+  if (::GetFileAttributesW(program_of(win::to_wide(s->command)).c_str()) != INVALID_FILE_ATTRIBUTES) return ok();
   return autostart_enable();
 }
 

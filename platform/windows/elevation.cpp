@@ -11,6 +11,7 @@
 
 #include "platform/process_table.hpp"
 #include "platform/windows/command_line.hpp"
+#include "platform/windows/machine.hpp"
 #include "platform/windows/win_handle.hpp"
 
 namespace drover::platform {
@@ -95,9 +96,7 @@ status check_machine() {
   if (!fn) return ok();
   USHORT process_machine = 0, native_machine = 0;
   if (!fn(::GetCurrentProcess(), &process_machine, &native_machine)) return ok();
-  if (native_machine == 0xAA64)  // IMAGE_FILE_MACHINE_ARM64
-    return make_error("unsupported_machine", "Drover requires x86-64 Windows; WinDivert has no ARM64 driver");
-  return ok();
+  return win::machine_supported(native_machine);
 }
 
 void attach_parent_console() {

@@ -7,9 +7,11 @@
 namespace drover::platform {
 
 /// The first 16 lowercase hex digits of the SHA-256 of this executable's full
-/// path (UTF-8, case as GetModuleFileNameW returns it). Computed once.
+/// path: its final name (GetFinalPathNameByHandleW: no 8.3 names, subst
+/// drives or links), upper-cased, UTF-8. Computed once.
 std::string install_id();
-/// The same id for another path (tests; a tool naming another copy's pipe).
+/// The same id for another path (upper-cased here; tests, a tool naming
+/// another copy's pipe).
 std::string install_id_for(const std::string& exe_path);
 /// The control channel of this copy: \\.\pipe\drover-<install_id>.
 std::string control_pipe_name();

@@ -184,4 +184,6 @@ status ensure_private_dir(const std::string& dir, unsigned /*mode*/, std::option
 std::optional<unsigned> drover_group_id() { return std::nullopt; }
 std::optional<unsigned> group_id(const char*) { return std::nullopt; }
 
+result<std::string> crash_dump_dir() { return log_dir(); }
+
 }  // namespace drover::platform

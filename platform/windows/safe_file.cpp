@@ -156,6 +156,42 @@ status write_all(int fd, const char* data, std::size_t size, const std::string& 
   return ok();
 }
 
+result<std::uint64_t> regular_file_size(int fd, const std::string& path) {
+  auto h = reinterpret_cast<HANDLE>(::_get_osfhandle(fd));
+  if (::GetFileType(h) != FILE_TYPE_DISK)
+    return make_error("unsafe_path", "refusing to write " + path + ": it is not a regular file (remove it)");
+  LARGE_INTEGER size{};
+  if (!::GetFileSizeEx(h, &size)) return os_error("check", path, ::GetLastError());
+  return static_cast<std::uint64_t>(size.QuadPart);
+}
+
+entry_kind entry_kind_of(const std::string& path) {
+  auto wide = win::to_wide(path);
+  FILE_ATTRIBUTE_TAG_INFO tag{};
+  if (inspect(wide, tag)) return is_link(tag) ? entry_kind::link : entry_kind::other;
+  return ::GetFileAttributesW(wide.c_str()) == INVALID_FILE_ATTRIBUTES ? entry_kind::missing : entry_kind::other;
+}
+
+// DeleteFileW removes a file or a file link itself; a directory link (a junction) goes with
+// RemoveDirectoryW, which also removes only the link.
+status remove_no_follow(const std::string& path) {
+  auto wide = win::to_wide(path);
+  FILE_ATTRIBUTE_TAG_INFO tag{};
+  bool directory_link = inspect(wide, tag) && is_link(tag) && (tag.FileAttributes & FILE_ATTRIBUTE_DIRECTORY);
+  if (!(directory_link ? ::RemoveDirectoryW(wide.c_str()) : ::DeleteFileW(wide.c_str())))
+    return os_error("remove", path, ::GetLastError());
+  return ok();
+}
+
+// MoveFileExW renames or replaces a link itself and never writes through it.
+status rename_replacing(const std::string& from, const std::string& to) {
+  if (!::MoveFileExW(win::to_wide(from).c_str(), win::to_wide(to).c_str(), MOVEFILE_REPLACE_EXISTING))
+    return os_error("rename", from + " to " + to, ::GetLastError());
+  return ok();
+}
+
+char path_separator() { return '\\'; }
+
 status write_file(const std::string& path, const std::string& content, file_mode m) {
   auto fd = open_for_write(path, write_mode::truncate, m);
   if (!fd) return fd.err();

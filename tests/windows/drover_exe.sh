@@ -3,9 +3,11 @@
 # no instance (exit 3), autostart on and off, `run --no-tray` reaching Failed
 # with the capture sentence in status (nothing crashes), a second `run`
 # activating the first and exiting 0, `stop`, and bad arguments (exit 2).
-#   drover_exe.sh PATH/drover.exe
+# drover.com, the console twin cmd and PowerShell run, answers the same.
+#   drover_exe.sh PATH/drover.exe PATH/drover.com
 set -euo pipefail
 exe=$1
+com=$2
 here=$(cd "$(dirname "$0")" && pwd)
 run="$here/../../tools/windows/wine-run.sh"
 # shellcheck source=tools/windows/wine-env.sh
@@ -49,6 +51,15 @@ rc=0
 "$run" "$exe" status >"$work/status.out" 2>&1 || rc=$?
 [ "$rc" = 3 ] || fail "status with no instance exited $rc, want 3: $(cat "$work/status.out")"
 pass "status with no instance: exit 3"
+
+out=$("$run" "$com" version) || fail "drover.com version exited $?"
+[[ $out == "drover "* ]] || fail "drover.com version printed '$out'"
+rc=0
+"$run" "$com" status >/dev/null 2>&1 || rc=$?
+[ "$rc" = 3 ] || fail "drover.com status with no instance exited $rc, want 3"
+objdump_out=$(x86_64-w64-mingw32-objdump -p "$com")
+grep -q 'Subsystem.*(Windows CUI)' <<<"$objdump_out" || fail "drover.com is not a console program"
+pass "drover.com (console): version, status exit 3"
 
 rc=0
 "$run" "$exe" frobnicate >/dev/null 2>"$work/usage.err" || rc=$?

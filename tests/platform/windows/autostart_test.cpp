@@ -123,6 +123,17 @@ TEST_F(Autostart, RefreshRewritesAStalePath) {
   EXPECT_EQ(s.command, ours_);
 }
 
+TEST_F(Autostart, RefreshLeavesAnotherCopyThatExists) {
+  // Another copy of Drover (the sleeper beside this test stands in: it exists).
+  std::string sleeper = own_executable_path();
+  sleeper = sleeper.substr(0, sleeper.find_last_of('\\')) + "\\drover_win_sleeper.exe";
+  std::string command = "\"" + sleeper + "\" run";
+  write_value(run_key, L"Drover", text(wide(command)));
+  ASSERT_TRUE(state().stale);
+  ASSERT_TRUE(autostart_refresh().ok());
+  EXPECT_EQ(state().command, command);
+}
+
 TEST_F(Autostart, UnquotedOtherPathIsStale) {
   write_value(run_key, L"Drover", text(L"C:\\Other\\drover.exe run"));
   EXPECT_TRUE(state().stale);

@@ -17,6 +17,7 @@
 
 #include "platform/elevation.hpp"
 #include "platform/windows/command_line.hpp"
+#include "platform/windows/machine.hpp"
 
 namespace {
 
@@ -73,9 +74,18 @@ TEST(Elevation, MachineIsSupportedHere) {
   EXPECT_TRUE(st.ok()) << st.err().message;
 }
 
-TEST(Elevation, IsElevatedAnswers) {
-  bool elevated = drover::platform::is_elevated();
-  std::printf("elevated: %s\n", elevated ? "yes" : "no");
+TEST(Elevation, Arm64IsRefusedWithTheReason) {
+  using drover::platform::win::machine_supported;
+  auto st = machine_supported(0xAA64);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.err().message, "Drover requires x86-64 Windows; WinDivert has no ARM64 driver");
+  EXPECT_TRUE(machine_supported(0x8664).ok());  // IMAGE_FILE_MACHINE_AMD64
+}
+
+// Wine runs every program with an administrator's token; so does the CI.
+TEST(Elevation, IsElevatedMatchesTheToken) {
+  if (!under_wine()) GTEST_SKIP() << "on real Windows it depends on how the test was started";
+  EXPECT_TRUE(drover::platform::is_elevated());
 }
 
 TEST(Elevation, QuotesAsTheRuntimeSplits) {

@@ -233,8 +233,11 @@ TEST(install_id, IsSixteenHexDigitsOfTheExecutablesPath) {
   for (char c : id) EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f')) << id;
   EXPECT_EQ(install_id(), id);
   EXPECT_EQ(install_id_for(exe_path()), id);
-  // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
-  EXPECT_EQ(install_id_for("abc"), "ba7816bf8f01cfea");
+  // Upper-cased first: SHA-256("ABC") = b5d4045c3f466fa91fe2cc6abe79232a1a57cdf104f7a26e716e0a1e2789df78
+  EXPECT_EQ(install_id_for("abc"), "b5d4045c3f466fa9");
+  // One copy however its path is spelt (cmd, a shortcut, PATH): one engine.
+  EXPECT_EQ(install_id_for("c:\\program files\\drover\\DROVER.EXE"),
+            install_id_for("C:\\Program Files\\Drover\\drover.exe"));
   EXPECT_NE(install_id_for("C:\\Program Files\\Drover\\drover.exe"), install_id_for("D:\\portable\\drover.exe"));
   EXPECT_EQ(control_pipe_name(), "\\\\.\\pipe\\drover-" + id);
 }
