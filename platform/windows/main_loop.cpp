@@ -1,8 +1,11 @@
 // The main thread's message pump. Requests wait in one queue under a mutex
 // (so none is lost before the loop runs, or while a modal loop such as the
 // tray's menu pumps instead of us); a message to the loop's hidden window
-// only wakes the thread. A window rather than PostThreadMessageW: modal
-// loops drop thread messages but dispatch window messages.
+// and an event only wake the thread. A window rather than
+// PostThreadMessageW: modal loops drop thread messages but dispatch window
+// messages. The event as well: the window may not exist (Wine without a
+// display, its first start of a desktop took seconds and then failed), and
+// requests must still arrive at once.
 #include "platform/main_loop.hpp"
 
 #include <windows.h>
@@ -31,10 +34,19 @@ std::mutex mutex;
 std::deque<os_request> pending;  // guarded by mutex
 HWND loop_window = nullptr;      // guarded by mutex; null while no loop runs
 
+// Auto-reset, for the process's lifetime (never closed: the console
+// handler's thread may use it until the very end).
+HANDLE wake_event() {
+  static HANDLE event = ::CreateEventW(nullptr, FALSE, FALSE, nullptr);
+  return event;
+}
+
 void push(os_request r, bool wake) {
   std::lock_guard<std::mutex> lock(mutex);
   pending.push_back(r);
-  if (wake && loop_window) ::PostMessageW(loop_window, wake_message, 0, 0);
+  if (!wake) return;
+  if (loop_window) ::PostMessageW(loop_window, wake_message, 0, 0);
+  if (HANDLE e = wake_event()) ::SetEvent(e);
 }
 
 std::optional<os_request> pop() {
@@ -139,7 +151,9 @@ void run_main_loop(const std::function<bool(os_request)>& on_request, int tick_m
       continue;
     }
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_tick - now);
-    ::MsgWaitForMultipleObjectsEx(0, nullptr, static_cast<DWORD>(wait.count()), QS_ALLINPUT, MWMO_INPUTAVAILABLE);
+    HANDLE e = wake_event();
+    ::MsgWaitForMultipleObjectsEx(e ? 1 : 0, e ? &e : nullptr, static_cast<DWORD>(wait.count()), QS_ALLINPUT,
+                                  MWMO_INPUTAVAILABLE);
     pump_messages();
   }
   std::lock_guard<std::mutex> lock(mutex);
