@@ -8,17 +8,14 @@
 #include <asio.hpp>
 
 #include <algorithm>
-#include <array>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <deque>
 #include <fstream>
 #include <mutex>
-#include <set>
 #include <sstream>
 
+#include "platform/control_session.hpp"
 #include "platform/linux/control_common.hpp"
 #include "platform/unique_fd.hpp"
 
@@ -27,15 +24,17 @@ namespace {
 
 using stream = asio::local::stream_protocol;
 
+// A Unix socket: a client may half-close after its request and still get the
+// answer; a CR is part of its line.
+struct socket_transport {
+  using stream = asio::local::stream_protocol::socket;
+  static constexpr bool half_close = true;
+  static constexpr bool strip_cr = false;
+};
+
 using control_detail::denied_reply;
 using control_detail::fill_addr;
-
-constexpr const char* too_long_reply = R"j({"error":"request too long (limit 64 KB)"})j";
-constexpr const char* too_many_reply = R"j({"error":"too many control clients (64)"})j";
-constexpr const char* unanswered_reply = R"({"error":"internal error: the request got no answer"})";
-// A client that does not read its (possibly large, `dump`) answer must not
-// hold a slot for ever.
-constexpr auto reply_flush_timeout = std::chrono::seconds(5);
+using control_detail::too_many_reply;
 
 std::optional<uint32_t> group_id(const std::string& name) {
   std::vector<char> buf(1024);
@@ -95,204 +94,23 @@ bool control_peer_allowed(uint32_t uid, uint32_t gid, const std::vector<uint32_t
   return gid == *drover_gid || std::find(groups.begin(), groups.end(), *drover_gid) != groups.end();
 }
 
-// Everything the io thread owns. Other threads reach it only through the
-// gate, which forgets it (under its mutex) before it is destroyed.
-struct control_server::gate {
-  std::mutex mu;
-  core* live = nullptr;
-  template <class F>
-  void run(F f);
-};
+struct control_server::gate : control_detail::session_gate<socket_transport> {};
 
+// Everything the io thread owns. Other threads reach its clients only through
+// the gate, which forgets them (under its mutex) before they are destroyed.
 struct control_server::core {
-  struct connection;
-  // Shared by the copies of one reply_fn: the first call wins.
-  struct reply_state {
-    std::shared_ptr<gate> to;
-    std::weak_ptr<connection> conn;
-    std::atomic<bool> used{false};
-    void send(std::string s);
-    ~reply_state() { send(unanswered_reply); }
-  };
-
   // Destroyed in reverse: the clients close while the io_context still exists.
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
   stream::acceptor acceptor{io};
   asio::steady_timer accept_retry{io};
-  std::shared_ptr<gate> entry;
-  handler on_request;
   std::optional<uint32_t> group_gid;
-  std::set<std::shared_ptr<connection>> clients;
+  control_detail::sessions<socket_transport> clients{io};
 
   void accept_next();
   void retry_accept();
   void admit(unique_fd fd);
-  void publish(const std::string& line);
 };
-
-template <class F>
-void control_server::gate::run(F f) {
-  std::lock_guard<std::mutex> g(mu);
-  if (live) asio::post(live->io, [c = live, f = std::move(f)]() mutable { f(*c); });
-}
-
-struct control_server::core::connection : std::enable_shared_from_this<connection> {
-  enum class phase { reading, waiting, replying, watching, closed };
-
-  connection(core& c, unique_fd fd) : owner(c), sock(c.io), deadline(c.io) {
-    asio::error_code ec;
-    sock.assign(stream(), fd.get(), ec);
-    if (!ec) fd.release();  // else closed here; the first read then fails and closes
-  }
-
-  void start() {
-    arm(std::chrono::milliseconds(control_request_timeout_ms));
-    read();
-  }
-
-  void arm(std::chrono::steady_clock::duration d) {
-    deadline.expires_after(d);
-    deadline.async_wait([self = shared_from_this()](asio::error_code ec) {
-      if (!ec && (self->state == phase::reading || self->state == phase::replying)) self->close();
-    });
-  }
-
-  // A read stays pending all along, so a client that goes away is closed at
-  // once, not at the next publish.
-  void read() {
-    sock.async_read_some(asio::buffer(buf),
-                         [self = shared_from_this()](asio::error_code ec, std::size_t n) { self->on_read(ec, n); });
-  }
-
-  void on_read(asio::error_code ec, std::size_t n) {
-    if (state == phase::closed) return;
-    if (ec) {
-      // A client that half-closed after its request still gets the answer,
-      // also when its end of input ended the line (`printf status | nc -U`).
-      if (ec == asio::error::eof && !watcher && state != phase::reading) return;
-      if (ec == asio::error::eof && state == phase::reading && !line.empty() && line != "watch") return dispatch();
-      close();
-      return;
-    }
-    if (state == phase::reading) {
-      line.append(buf.data(), n);
-      auto nl = line.find('\n');
-      if ((nl == std::string::npos ? line.size() : nl) > control_max_request) {
-        state = phase::replying;
-        close_when_flushed = true;
-        queue(std::string(too_long_reply) + "\n");
-        return;
-      }
-      if (nl != std::string::npos) {
-        line.resize(nl);
-        dispatch();
-        if (state == phase::closed) return;
-      }
-    }
-    read();  // anything after the request line is ignored
-  }
-
-  void dispatch() {
-    deadline.cancel();
-    state = phase::waiting;
-    watcher = line == "watch";
-    auto st = std::make_shared<reply_state>();
-    st->to = owner.entry;
-    st->conn = weak_from_this();
-    try {
-      owner.on_request(watcher ? std::string("status") : line, [st](std::string s) { st->send(std::move(s)); });
-    } catch (...) {
-      // The handler runs on the io thread: an exception must not end the
-      // channel for everyone.
-      st->send(R"({"error":"internal error"})");
-    }
-  }
-
-  void deliver(std::string s) {
-    if (state != phase::waiting) return;
-    queue(std::move(s) + "\n");
-    if (watcher) {
-      state = phase::watching;
-      for (auto& h : held) {
-        pending -= h.size();  // counted again by queue()
-        queue(std::move(h));
-      }
-      held.clear();
-    } else {
-      state = phase::replying;
-      close_when_flushed = true;
-      arm(reply_flush_timeout);
-    }
-  }
-
-  void push(const std::string& l) {
-    if (!watcher || (state != phase::waiting && state != phase::watching)) return;
-    if (pending + l.size() + 1 > control_max_watch_backlog) {
-      close();  // it does not read: drop it rather than buffer without end
-      return;
-    }
-    if (state == phase::waiting) {
-      held.push_back(l + "\n");  // after the watcher's first line, in order
-      pending += l.size() + 1;
-    } else {
-      queue(l + "\n");
-    }
-  }
-
-  void queue(std::string s) {
-    if (state == phase::closed) return;
-    pending += s.size();
-    out.push_back(std::move(s));
-    if (!writing) write_next();
-  }
-
-  void write_next() {
-    if (out.empty()) {
-      writing = false;
-      if (close_when_flushed) close();
-      return;
-    }
-    writing = true;
-    // deque::push_back keeps element addresses: the buffer stays valid.
-    asio::async_write(sock, asio::buffer(out.front()), [self = shared_from_this()](asio::error_code ec, std::size_t) {
-      if (self->state == phase::closed) return;
-      if (ec) return self->close();
-      self->pending -= self->out.front().size();
-      self->out.pop_front();
-      self->write_next();
-    });
-  }
-
-  void close() {
-    if (state == phase::closed) return;
-    state = phase::closed;
-    asio::error_code ec;
-    sock.close(ec);
-    deadline.cancel();
-    owner.clients.erase(shared_from_this());
-  }
-
-  core& owner;
-  stream::socket sock;
-  asio::steady_timer deadline;
-  std::array<char, 4096> buf{};
-  std::string line;
-  phase state = phase::reading;
-  bool watcher = false;
-  bool writing = false;
-  bool close_when_flushed = false;
-  std::deque<std::string> out;
-  std::vector<std::string> held;
-  std::size_t pending = 0;  // bytes queued (out + held), not yet taken by the kernel
-};
-
-void control_server::core::reply_state::send(std::string s) {
-  if (used.exchange(true)) return;
-  to->run([c = conn, s = std::move(s)](core&) mutable {
-    if (auto p = c.lock()) p->deliver(std::move(s));
-  });
-}
 
 void control_server::core::accept_next() {
   acceptor.async_wait(stream::acceptor::wait_read, [this](asio::error_code ec) {
@@ -327,18 +145,13 @@ void control_server::core::admit(unique_fd fd) {
   if (!peer_allowed(fd.get(), group_gid, root)) return refuse(std::move(fd), denied_reply);
   // A few slots beyond the limit are root's: group members holding all 64
   // (watchers, say) must not lock `sudo drover stop` out.
-  if (clients.size() >= control_max_clients + (root ? control_root_reserve : 0))
+  if (clients.served() >= control_max_clients + (root ? control_root_reserve : 0))
     return refuse(std::move(fd), too_many_reply);
-  auto c = std::make_shared<connection>(*this, std::move(fd));
-  clients.insert(c);
-  c->start();
-}
-
-void control_server::core::publish(const std::string& line) {
-  for (auto it = clients.begin(); it != clients.end();) {
-    auto c = *it++;  // push() may close c, which erases it
-    c->push(line);
-  }
+  stream::socket sock(io);
+  asio::error_code ec;
+  sock.assign(stream(), fd.get(), ec);
+  if (!ec) fd.release();  // else closed here; the first read then fails and closes
+  clients.serve(std::move(sock));
 }
 
 control_server::control_server() : gate_(std::make_shared<gate>()) {}
@@ -380,7 +193,7 @@ status control_server::listen(const std::string& path, const std::string& group)
   if (gid && ::lchown(path.c_str(), static_cast<uid_t>(-1), *gid) == 0) ::chmod(path.c_str(), 0660);
   core_ = std::make_shared<core>();
   core_->group_gid = gid;
-  core_->entry = gate_;
+  core_->clients.gate = gate_;
   asio::error_code ec;
   core_->acceptor.assign(stream(), fd.get(), ec);
   if (!ec) fd.release();
@@ -390,17 +203,17 @@ status control_server::listen(const std::string& path, const std::string& group)
 
 void control_server::serve(handler h) {
   if (!core_ || thread_.joinable()) return;
-  core_->on_request = std::move(h);
+  core_->clients.on_request = std::move(h);
   core_->accept_next();
   {
     std::lock_guard<std::mutex> g(gate_->mu);
-    gate_->live = core_.get();
+    gate_->live = &core_->clients;
   }
   thread_ = std::thread([c = core_.get()] { c->io.run(); });
 }
 
 void control_server::publish(const std::string& line) {
-  gate_->run([line](core& c) { c.publish(line); });
+  gate_->run([line](auto& clients) { clients.publish(line); });
 }
 
 void control_server::stop() {

@@ -6,16 +6,15 @@
 #include <windows.h>
 
 #include <chrono>
+#include <cstddef>
 
+#include "platform/control_reply.hpp"
 #include "platform/windows/user_sid.hpp"
 
 namespace drover::platform {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-constexpr const char* denied_message = "permission denied: the running Drover belongs to another user";
-constexpr std::size_t max_reply = 16u << 20;
 
 DWORD ms_left(clock_type::time_point until) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now()).count();
@@ -44,33 +43,6 @@ status check_server(HANDLE h, const std::string& path) {
   return make_error("impostor", "refusing the answer on " + path + ": cannot tell who serves it (" + why + ")");
 }
 
-// Connects; maps the OS's reasons to the channel's error codes.
-result<win::unique_handle> connect_to(const std::string& path, int timeout_ms) {
-  auto until = clock_type::now() + std::chrono::milliseconds(timeout_ms);
-  auto wide = win::to_wide(path);
-  for (;;) {
-    // Identification only: the server may learn who we are, never act as us.
-    win::unique_handle h(::CreateFileW(wide.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
-                                       FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
-                                       nullptr));
-    if (h) {
-      if (auto st = check_server(h.get(), path); !st) return st.err();
-      return h;
-    }
-    DWORD e = ::GetLastError();
-    if (e == ERROR_ACCESS_DENIED) return make_error("permission_denied", denied_message);
-    if (e != ERROR_PIPE_BUSY) return make_error("no_instance", "no running instance (nothing listens on " + path + ")");
-    DWORD left = ms_left(until);
-    if (left == 0) return make_error("no_reply", "the running instance did not accept the connection in time");
-    // Every instance is busy: wait for one to free up (0 would mean the
-    // server's default wait, not "none").
-    auto before = clock_type::now();
-    if (!::WaitNamedPipeW(wide.c_str(), left) && ::GetLastError() == ERROR_FILE_NOT_FOUND)
-      return make_error("no_instance", "no running instance (nothing listens on " + path + ")");
-    if (clock_type::now() - before < std::chrono::milliseconds(1)) ::Sleep(1);  // Wine returns at once
-  }
-}
-
 // One overlapped read or write bounded by `timeout_ms` (< 0: none). Returns
 // the bytes moved; 0 on end of stream, error or timeout.
 DWORD transfer(HANDLE h, bool write, char* buf, DWORD len, int timeout_ms) {
@@ -89,72 +61,73 @@ DWORD transfer(HANDLE h, bool write, char* buf, DWORD len, int timeout_ms) {
   return n;
 }
 
-bool send_all(HANDLE h, const std::string& s, int timeout_ms) {
-  auto until = clock_type::now() + std::chrono::milliseconds(timeout_ms);
-  std::string copy = s;  // WriteFile wants a mutable buffer
-  for (size_t off = 0; off < copy.size();) {
-    DWORD n =
-        transfer(h, true, copy.data() + off, static_cast<DWORD>(copy.size() - off), static_cast<int>(ms_left(until)));
-    if (n == 0) return false;  // a refused client reads the reason anyway
-    off += n;
-  }
-  return true;
-}
+// A connection to the control pipe (see control_detail::reply_client).
+struct pipe_link {
+  static constexpr const char* denied_message = "permission denied: the running Drover belongs to another user";
 
-// Lines from the pipe; `timeout_ms` < 0 waits for ever.
-struct line_reader {
-  HANDLE h;
-  std::string buf;
-  bool next(std::string& line, int timeout_ms) {
+  // Maps the OS's reasons to the channel's error codes.
+  static result<pipe_link> connect(const std::string& path, int timeout_ms) {
     auto until = clock_type::now() + std::chrono::milliseconds(timeout_ms);
-    char chunk[4096];
-    for (auto nl = buf.find('\n'); nl == std::string::npos && buf.size() < max_reply; nl = buf.find('\n')) {
-      int left = -1;
-      if (timeout_ms >= 0) {
-        left = static_cast<int>(ms_left(until));
-        if (left == 0) return false;
+    auto wide = win::to_wide(path);
+    for (;;) {
+      // Identification only: the server may learn who we are, never act as us.
+      // Read and write data, not GENERIC_WRITE: that includes the right to
+      // create pipe instances, which the pipe grants no client.
+      win::unique_handle h(
+          ::CreateFileW(wide.c_str(), GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES, 0, nullptr, OPEN_EXISTING,
+                        FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, nullptr));
+      if (h) {
+        if (auto st = check_server(h.get(), path); !st) return st.err();
+        return pipe_link{std::move(h)};
       }
-      DWORD n = transfer(h, false, chunk, sizeof chunk, left);
-      if (n == 0) {
-        if (timeout_ms >= 0 && ms_left(until) == 0) return false;  // timed out: no line
-        break;                                                     // the server closed: that ends the last line
-      }
-      buf.append(chunk, n);
+      DWORD e = ::GetLastError();
+      if (e == ERROR_ACCESS_DENIED) return make_error("permission_denied", denied_message);
+      if (e != ERROR_PIPE_BUSY)
+        return make_error("no_instance", "no running instance (nothing listens on " + path + ")");
+      DWORD left = ms_left(until);
+      if (left == 0) return make_error("no_reply", "the running instance did not accept the connection in time");
+      // Every instance is busy: wait for one to free up (0 would mean the
+      // server's default wait, not "none").
+      auto before = clock_type::now();
+      if (!::WaitNamedPipeW(wide.c_str(), left) && ::GetLastError() == ERROR_FILE_NOT_FOUND)
+        return make_error("no_instance", "no running instance (nothing listens on " + path + ")");
+      if (clock_type::now() - before < std::chrono::milliseconds(1)) ::Sleep(1);  // Wine returns at once
     }
-    if (buf.empty()) return false;
-    auto nl = buf.find('\n');
-    line = buf.substr(0, nl);
-    buf.erase(0, nl == std::string::npos ? buf.size() : nl + 1);
-    return true;
   }
+
+  void send(const std::string& s, int timeout_ms) {
+    auto until = clock_type::now() + std::chrono::milliseconds(timeout_ms);
+    std::string copy = s;  // WriteFile wants a mutable buffer
+    for (size_t off = 0; off < copy.size();) {
+      DWORD n = transfer(h.get(), true, copy.data() + off, static_cast<DWORD>(copy.size() - off),
+                         static_cast<int>(ms_left(until)));
+      if (n == 0) return;  // a refused client reads the reason anyway
+      off += n;
+    }
+  }
+
+  long read(char* buf, std::size_t size, int timeout_ms) {
+    auto until = clock_type::now() + std::chrono::milliseconds(timeout_ms);
+    DWORD n = transfer(h.get(), false, buf, static_cast<DWORD>(size), timeout_ms);
+    if (n > 0) return static_cast<long>(n);
+    // transfer() says 0 for both: the time ran out, or the server closed
+    // (that ends the last line).
+    return timeout_ms >= 0 && ms_left(until) == 0 ? control_detail::chunk_none : control_detail::chunk_end;
+  }
+
+  win::unique_handle h;
 };
 
-bool is_denied(const std::string& line) { return line.find(R"("code":"permission_denied")") != std::string::npos; }
+using client = control_detail::reply_client<pipe_link>;
 
 }  // namespace
 
-status control_watch(const std::string& path, const std::function<bool(const std::string&)>& on_line) {
-  auto h = connect_to(path, 2000);
-  if (!h) return h.err();
-  send_all(h->get(), "watch\n", 2000);
-  line_reader r{h->get(), {}};
-  std::string line;
-  for (bool first = true; r.next(line, -1); first = false) {
-    if (first && is_denied(line)) return make_error("permission_denied", denied_message);
-    if (!on_line(line)) break;
-  }
-  return ok();
+result<std::string> control_request(const std::string& path, const std::string& request, int timeout_ms) {
+  return client::request(path, request, timeout_ms);
 }
 
-result<std::string> control_request(const std::string& path, const std::string& request, int timeout_ms) {
-  auto h = connect_to(path, timeout_ms);
-  if (!h) return h.err();
-  send_all(h->get(), request + "\n", timeout_ms);
-  line_reader r{h->get(), {}};
-  std::string line;
-  if (!r.next(line, timeout_ms)) return make_error("no_reply", "the running instance did not answer in time");
-  if (is_denied(line)) return make_error("permission_denied", denied_message);
-  return line;
+status control_watch(const std::string& path, const std::function<bool(const std::string&)>& on_line) {
+  return client::watch(path, on_line);
 }
 
 }  // namespace drover::platform

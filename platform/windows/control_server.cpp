@@ -8,25 +8,29 @@
 
 #include <windows.h>
 
-#include <array>
-#include <atomic>
 #include <chrono>
-#include <deque>
+#include <memory>
 #include <mutex>
 #include <set>
 
+#include "platform/control_session.hpp"
+#include "platform/elevation.hpp"
 #include "platform/windows/user_sid.hpp"
 
 namespace drover::platform {
 namespace {
 
 using pipe_stream = asio::windows::stream_handle;
+using control_detail::too_many_reply;
 
-constexpr const char* too_long_reply = R"j({"error":"request too long (limit 64 KB)"})j";
-constexpr const char* too_many_reply = R"j({"error":"too many control clients (64)"})j";
-constexpr const char* unanswered_reply = R"({"error":"internal error: the request got no answer"})";
-// A client that does not read its (possibly large, `dump`) answer must not hold a slot for ever.
-constexpr auto reply_flush_timeout = std::chrono::seconds(5);
+// A pipe has no half-close (an error means the client is gone), and `echo
+// status` from cmd ends its line in CRLF.
+struct pipe_transport {
+  using stream = pipe_stream;
+  static constexpr bool half_close = false;
+  static constexpr bool strip_cr = true;
+};
+
 constexpr DWORD pipe_buffer = 64 * 1024;
 // Instances waiting for a client: a burst of clients seldom finds all busy
 // (a busy one makes the client wait in WaitNamedPipeW, not fail).
@@ -42,196 +46,26 @@ HANDLE create_instance(const std::wstring& name, void* sd, bool first) {
 
 }  // namespace
 
-// Everything the io thread owns. Other threads reach it only through the
-// gate, which forgets it (under its mutex) before it is destroyed.
-struct control_server::gate {
-  std::mutex mu;
-  core* live = nullptr;
-  template <class F>
-  void run(F f);
-};
+struct control_server::gate : control_detail::session_gate<pipe_transport> {};
 
+// Everything the io thread owns. Other threads reach its clients only through
+// the gate, which forgets them (under its mutex) before they are destroyed.
 struct control_server::core {
-  struct connection;
-  // Shared by the copies of one reply_fn: the first call wins.
-  struct reply_state {
-    std::shared_ptr<gate> to;
-    std::weak_ptr<connection> conn;
-    std::atomic<bool> used{false};
-    void send(std::string s);
-    ~reply_state() { send(unanswered_reply); }
-  };
-
   asio::io_context io{1};
   asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
   asio::steady_timer retry{io};
-  std::shared_ptr<gate> entry;
-  handler on_request;
   std::wstring name;
   win::security_descriptor sd;
   std::set<std::shared_ptr<pipe_stream>> idle;  // instances waiting for a client
-  std::set<std::shared_ptr<connection>> clients;
+  control_detail::sessions<pipe_transport> clients{io};
   bool stopping = false;
 
   void wait_client(const std::shared_ptr<pipe_stream>& p);
   void add_instances();
   void retry_later();
   void admit(pipe_stream p);
-  void publish(const std::string& line);
   void close_all();
 };
-
-template <class F>
-void control_server::gate::run(F f) {
-  std::lock_guard<std::mutex> g(mu);
-  if (live) asio::post(live->io, [c = live, f = std::move(f)]() mutable { f(*c); });
-}
-
-struct control_server::core::connection : std::enable_shared_from_this<connection> {
-  enum class phase { reading, waiting, replying, watching, closed };
-
-  connection(core& c, pipe_stream p, bool counts) : owner(c), pipe(std::move(p)), deadline(c.io), counted(counts) {}
-
-  void start() {
-    arm(std::chrono::milliseconds(control_request_timeout_ms));
-    read();
-  }
-
-  void arm(std::chrono::steady_clock::duration d) {
-    deadline.expires_after(d);
-    deadline.async_wait([self = shared_from_this()](asio::error_code ec) {
-      if (!ec && (self->state == phase::reading || self->state == phase::replying)) self->close();
-    });
-  }
-
-  // A read stays pending all along, so a client that goes away is closed at
-  // once, not at the next publish.
-  void read() {
-    pipe.async_read_some(asio::buffer(buf),
-                         [self = shared_from_this()](asio::error_code ec, std::size_t n) { self->on_read(ec, n); });
-  }
-
-  void on_read(asio::error_code ec, std::size_t n) {
-    if (state == phase::closed) return;
-    if (ec) return close();  // a pipe has no half-close: an error means the client is gone
-    if (state == phase::reading) {
-      line.append(buf.data(), n);
-      auto nl = line.find('\n');
-      if ((nl == std::string::npos ? line.size() : nl) > control_max_request) return reply_and_close(too_long_reply);
-      if (nl != std::string::npos) {
-        line.resize(nl);
-        if (!line.empty() && line.back() == '\r') line.pop_back();  // `echo status` from cmd ends in CRLF
-        dispatch();
-        if (state == phase::closed) return;
-      }
-    }
-    read();  // anything after the request line is ignored
-  }
-
-  void reply_and_close(const char* reply) {
-    state = phase::replying;
-    close_when_flushed = true;
-    arm(reply_flush_timeout);
-    queue(std::string(reply) + "\n");
-  }
-
-  void dispatch() {
-    deadline.cancel();
-    state = phase::waiting;
-    watcher = line == "watch";
-    auto st = std::make_shared<reply_state>();
-    st->to = owner.entry;
-    st->conn = weak_from_this();
-    try {
-      owner.on_request(watcher ? std::string("status") : line, [st](std::string s) { st->send(std::move(s)); });
-    } catch (...) {
-      // The handler runs on the io thread: an exception must not end the channel for everyone.
-      st->send(R"({"error":"internal error"})");
-    }
-  }
-
-  void deliver(std::string s) {
-    if (state != phase::waiting) return;
-    queue(std::move(s) + "\n");
-    if (watcher) {
-      state = phase::watching;
-      for (auto& h : held) {
-        pending -= h.size();  // counted again by queue()
-        queue(std::move(h));
-      }
-      held.clear();
-    } else {
-      state = phase::replying;
-      close_when_flushed = true;
-      arm(reply_flush_timeout);
-    }
-  }
-
-  void push(const std::string& l) {
-    if (!watcher || (state != phase::waiting && state != phase::watching)) return;
-    if (pending + l.size() + 1 > control_max_watch_backlog) return close();  // it does not read: drop it
-    if (state == phase::watching) return queue(l + "\n");
-    held.push_back(l + "\n");  // after the watcher's first line, in order
-    pending += l.size() + 1;
-  }
-
-  void queue(std::string s) {
-    if (state == phase::closed) return;
-    pending += s.size();
-    out.push_back(std::move(s));
-    if (!writing) write_next();
-  }
-
-  // Closing once the last write completed keeps the answer: a pipe's client
-  // still reads what was written before the server end closed.
-  void write_next() {
-    if (out.empty()) {
-      writing = false;
-      if (close_when_flushed) close();
-      return;
-    }
-    writing = true;
-    // deque::push_back keeps element addresses: the buffer stays valid.
-    asio::async_write(pipe, asio::buffer(out.front()), [self = shared_from_this()](asio::error_code ec, std::size_t) {
-      if (self->state == phase::closed) return;
-      if (ec) return self->close();
-      self->pending -= self->out.front().size();
-      self->out.pop_front();
-      self->write_next();
-    });
-  }
-
-  void close() {
-    if (state == phase::closed) return;
-    state = phase::closed;
-    asio::error_code ec;
-    pipe.cancel(ec);
-    pipe.close(ec);
-    deadline.cancel();
-    owner.clients.erase(shared_from_this());
-  }
-
-  core& owner;
-  pipe_stream pipe;
-  asio::steady_timer deadline;
-  bool counted;  // false for a newcomer refused over the limit
-  std::array<char, 4096> buf{};
-  std::string line;
-  phase state = phase::reading;
-  bool watcher = false;
-  bool writing = false;
-  bool close_when_flushed = false;
-  std::deque<std::string> out;
-  std::vector<std::string> held;
-  std::size_t pending = 0;  // bytes queued (out + held), not yet taken by the pipe
-};
-
-void control_server::core::reply_state::send(std::string s) {
-  if (used.exchange(true)) return;
-  to->run([c = conn, s = std::move(s)](core&) mutable {
-    if (auto p = c.lock()) p->deliver(std::move(s));
-  });
-}
 
 void control_server::core::wait_client(const std::shared_ptr<pipe_stream>& p) {
   idle.insert(p);
@@ -280,21 +114,11 @@ void control_server::core::retry_later() {
   });
 }
 
+// Over the limit the refusal is written like any answer (overlapped, within
+// the flush timeout); meanwhile the newcomer takes no slot.
 void control_server::core::admit(pipe_stream p) {
-  std::size_t served = 0;
-  for (auto& c : clients) served += c->counted ? 1 : 0;
-  bool over = served >= control_max_clients;
-  auto c = std::make_shared<connection>(*this, std::move(p), !over);
-  clients.insert(c);
-  if (over) return c->reply_and_close(too_many_reply);
-  c->start();
-}
-
-void control_server::core::publish(const std::string& line) {
-  for (auto it = clients.begin(); it != clients.end();) {
-    auto c = *it++;  // push() may close c, which erases it
-    c->push(line);
-  }
+  if (clients.served() >= control_max_clients) return clients.turn_away(std::move(p), too_many_reply);
+  clients.serve(std::move(p));
 }
 
 // Closing every handle completes every pending operation (aborted): then the
@@ -307,8 +131,7 @@ void control_server::core::close_all() {
     p->cancel(ec);
     p->close(ec);
   }
-  auto all = clients;
-  for (auto& c : all) c->close();
+  clients.close_all();
 }
 
 control_server::control_server() : gate_(std::make_shared<gate>()) {}
@@ -328,7 +151,15 @@ status control_server::listen(const std::string& path, const std::string& /*grou
                                      probe.err().message + "); end it and start again");
   const auto& me = win::current_user_sid();
   if (me.empty()) return make_error("control", "cannot listen on " + path + ": this process's user is unknown");
-  auto sd = win::security_descriptor::from_sddl("D:P(A;;GA;;;" + me + ")(A;;GA;;;SY)S:(ML;;NW;;;ME)");
+  // The user may talk to the engine (read, write data and attributes:
+  // 0x12018B) but not create instances of its pipe (FILE_CREATE_PIPE_INSTANCE
+  // is FILE_APPEND_DATA, part of GENERIC_WRITE): unelevated code of the same
+  // user could otherwise serve the next client itself, answer "Active" and
+  // swallow "stop". The elevated engine creates them as an Administrator. An
+  // engine that is not elevated (a development run) keeps full rights.
+  std::string user_rights = is_elevated() ? "0x12018b" : "GA";
+  auto sd = win::security_descriptor::from_sddl("D:P(A;;" + user_rights + ";;;" + me + ")(A;;GA;;;BA)(A;;GA;;;SY)" +
+                                                "S:(ML;;NW;;;ME)");
   if (!sd) return sd.err();
   auto c = std::make_shared<core>();
   c->name = win::to_wide(path);
@@ -350,7 +181,7 @@ status control_server::listen(const std::string& path, const std::string& /*grou
   // Clients may connect to this instance already; they are served from serve() on.
   c->idle.insert(first);
   c->sd = std::move(*sd);
-  c->entry = gate_;
+  c->clients.gate = gate_;
   core_ = std::move(c);
   path_ = path;
   return ok();
@@ -358,10 +189,10 @@ status control_server::listen(const std::string& path, const std::string& /*grou
 
 void control_server::serve(handler h) {
   if (!core_ || thread_.joinable()) return;
-  core_->on_request = std::move(h);
+  core_->clients.on_request = std::move(h);
   {
     std::lock_guard<std::mutex> g(gate_->mu);
-    gate_->live = core_.get();
+    gate_->live = &core_->clients;
   }
   asio::post(core_->io, [c = core_.get()] {
     auto waiting = c->idle;
@@ -372,7 +203,7 @@ void control_server::serve(handler h) {
 }
 
 void control_server::publish(const std::string& line) {
-  gate_->run([line](core& c) { c.publish(line); });
+  gate_->run([line](auto& clients) { clients.publish(line); });
 }
 
 void control_server::stop() {
