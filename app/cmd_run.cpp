@@ -5,7 +5,6 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <atomic>
-#include <cstdio>
 #include <utility>
 
 #include "app/commands.hpp"
@@ -63,7 +62,7 @@ class on_exit {
 // a running Drover): ask it to show itself. True when it answered.
 bool activate_running_instance() {
   auto r = platform::control_request(platform::control_socket_path(), "show", 2000);
-  if (!r) std::fprintf(stderr, "drover: already running, but it did not answer: %s\n", r.err().message.c_str());
+  if (!r) platform::tell_start_failure("already running, but it did not answer: " + r.err().message);
   return r.ok();
 }
 
@@ -73,7 +72,7 @@ int without_elevation(const options& o) {
   auto st = platform::relaunch_elevated(o.args);
   if (st) return exit_ok;                            // the elevated copy is the engine now
   if (st.err().code == "cancelled") return exit_ok;  // the user said no: nothing to report
-  std::fprintf(stderr, "drover: drover run needs the right to capture packets: %s\n", st.err().message.c_str());
+  platform::tell_start_failure("drover run needs the right to capture packets: " + st.err().message);
   return exit_failure;
 }
 
@@ -82,22 +81,22 @@ int without_elevation(const options& o) {
 int cmd_run(const options& o) {
   platform::prepare_main_thread();
   if (auto m = platform::check_machine(); !m) {
-    std::fprintf(stderr, "drover: %s\n", m.err().message.c_str());
+    platform::tell_start_failure(m.err().message);
     return exit_failure;
   }
   auto lc = load_config_file(o.config_path);
   if (lc.read_error) {
-    std::fprintf(stderr, "drover: %s\n", lc.read_error->c_str());
+    platform::tell_start_failure(*lc.read_error);
     return exit_usage;
   }
   if (lc.missing && o.config_given) {
-    std::fprintf(stderr, "drover: config file not found: %s\n", lc.path.c_str());
+    platform::tell_start_failure("config file not found: " + lc.path);
     return exit_usage;
   }
   // A file named on the command line is the one the user chose: running
   // with defaults instead (M-4, for the default path only) would not be it.
   if (lc.error && o.config_given) {
-    std::fprintf(stderr, "drover: config error: %s\n", lc.error->c_str());
+    platform::tell_start_failure("config error: " + *lc.error);
     return exit_usage;
   }
   bool activates = platform::second_run_activates_first();
@@ -111,7 +110,7 @@ int cmd_run(const options& o) {
   auto lock = platform::single_instance::acquire();
   if (!lock) {
     if (activates && lock.err().code == "already_running" && activate_running_instance()) return exit_ok;
-    std::fprintf(stderr, "drover: %s\n", lock.err().message.c_str());
+    platform::tell_start_failure(lock.err().message);
     return exit_failure;
   }
   auto no_log_file = setup_logging(lc.cfg);
@@ -125,7 +124,8 @@ int cmd_run(const options& o) {
   // then leaves nothing running to wait for.
   control_front control;
   if (auto st = control.listen(); !st) {
-    spdlog::error("{}", st.err().message);
+    spdlog::error("{}", st.err().message);  // the log file has it; the user sees it as below
+    platform::tell_start_failure(st.err().message);
     return exit_failure;
   }
   engine_host host(lc);

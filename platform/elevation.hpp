@@ -33,4 +33,9 @@ config::target_os this_os();
 /// so their output and exit codes reach it. Linux: nothing to do.
 void attach_parent_console();
 
+/// A start-up failure the user must see: "drover: <sentence>" on stderr,
+/// and where nobody reads stderr (Windows: started from Explorer, a shortcut
+/// or at login, with no console) a message box as well.
+void tell_start_failure(const std::string& sentence);
+
 }  // namespace drover::platform

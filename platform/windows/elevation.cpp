@@ -114,6 +114,14 @@ void attach_parent_console() {
   if (!in_ok) reopen(stdin, "CONIN$", "r", STD_INPUT_HANDLE);
 }
 
+void tell_start_failure(const std::string& sentence) {
+  std::fprintf(stderr, "drover: %s\n", sentence.c_str());
+  // A double click or the Run key: no console, so the sentence above went
+  // nowhere. The user would see Drover do nothing at all.
+  if (usable(::GetStdHandle(STD_ERROR_HANDLE))) return;
+  ::MessageBoxW(nullptr, win::to_wide(sentence).c_str(), L"Drover", MB_OK | MB_ICONERROR | MB_SETFOREGROUND);
+}
+
 config::target_os this_os() { return config::target_os::windows; }
 
 }  // namespace drover::platform

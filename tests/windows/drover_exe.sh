@@ -66,6 +66,12 @@ rc=0
 [ "$rc" = 2 ] || fail "an unknown verb exited $rc, want 2"
 pass "unknown verb: exit 2 ($(head -1 "$work/usage.err"))"
 
+rc=0
+"$run" "$exe" run --no-tray --config 'C:\nowhere\drover.toml' >/dev/null 2>"$work/noconfig.err" || rc=$?
+[ "$rc" = 2 ] || fail "run with a missing --config exited $rc, want 2"
+grep -q "config file not found" "$work/noconfig.err" || fail "run with a missing --config said: $(cat "$work/noconfig.err")"
+pass "run with a missing --config: exit 2, says so"
+
 out=$(drover autostart --on) || fail "autostart --on exited $?"
 [[ $out == "autostart: on (\""*"drover.exe\" run)" ]] || fail "autostart --on printed '$out'"
 out=$(drover autostart) || fail "autostart exited $?"
