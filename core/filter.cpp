@@ -21,11 +21,22 @@ std::pair<std::string, std::string> bounds(const cidr& c) {
   return {lo.addr_string(), hi.addr_string()};
 }
 
-std::string range_clause(const cidr& c) {
+// "Not in this range", in the grammar WinDivert 2.2's compiler accepts:
+// `not` applies to a single test only, never to a parenthesis, so an
+// exclusion is `!=` or `(x < lo or x > hi)`.
+std::string exclusion_clause(const cidr& c) {
   auto b = bounds(c);
   const char* field = c.k == endpoint::kind::v4 ? "ip.DstAddr" : "ipv6.DstAddr";
-  if (b.first == b.second) return std::string(field) + " == " + b.first;
-  return "(" + std::string(field) + " >= " + b.first + " and " + field + " <= " + b.second + ")";
+  if (b.first == b.second) return std::string(field) + " != " + b.first;
+  return "(" + std::string(field) + " < " + b.first + " or " + field + " > " + b.second + ")";
+}
+
+// The exclusions of one family joined by `and`; `true` when there are none.
+std::string all_of(const std::vector<std::string>& clauses) {
+  if (clauses.empty()) return "true";
+  std::string out;
+  for (auto& c : clauses) out += (out.empty() ? "" : " and ") + c;
+  return out;
 }
 
 std::vector<cidr> always_skipped(const inputs& in, bool v6) {
@@ -41,8 +52,16 @@ std::vector<cidr> always_skipped(const inputs& in, bool v6) {
 
 int windivert_instructions(const std::string& f) {
   int n = 0;
-  for (const char* op : {"==", ">=", "<=", "!="}) {
-    for (size_t pos = f.find(op); pos != std::string::npos; pos = f.find(op, pos + 2)) ++n;
+  // Comparisons: ==, !=, <=, >=, and a lone < or > (one instruction each).
+  for (size_t i = 0; i < f.size(); ++i) {
+    char ch = f[i];
+    bool two = i + 1 < f.size() && f[i + 1] == '=' && (ch == '=' || ch == '!' || ch == '<' || ch == '>');
+    if (two) {
+      ++n;
+      ++i;
+    } else if (ch == '<' || ch == '>') {
+      ++n;
+    }
   }
   for (const char* word : {"outbound", "loopback", "tcp", "udp", "ip ", "ipv6 "}) {
     std::string w(word);
@@ -55,8 +74,6 @@ int windivert_instructions(const std::string& f) {
 }
 
 result<std::string> windivert(const inputs& in) {
-  std::ostringstream os;
-  os << "outbound and !loopback and (tcp or udp)";
   std::vector<cidr> skips = always_skipped(in, false);
   auto v6 = always_skipped(in, true);
   skips.insert(skips.end(), v6.begin(), v6.end());
@@ -69,8 +86,13 @@ result<std::string> windivert(const inputs& in) {
     skips.push_back(c);
   }
   skips.insert(skips.end(), in.extra_skip.begin(), in.extra_skip.end());
-  for (auto& c : skips) os << " and not " << range_clause(c);
-  std::string f = os.str();
+  std::vector<std::string> v4_out, v6_out;
+  for (auto& c : skips) (c.k == endpoint::kind::v4 ? v4_out : v6_out).push_back(exclusion_clause(c));
+  // A field of one family is false on the other's packets: unguarded, every
+  // IPv4 exclusion would also exclude every IPv6 packet. The ternary picks
+  // each packet's own family.
+  std::string f =
+      "outbound and !loopback and (tcp or udp) and (ip ? (" + all_of(v4_out) + ") : (" + all_of(v6_out) + "))";
   int n = windivert_instructions(f);
   if (n > windivert_max_instructions)
     return make_error("filter", "filter needs " + std::to_string(n) + " instructions; WinDivert allows " +

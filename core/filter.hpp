@@ -34,7 +34,9 @@ constexpr uint32_t direct = 0x40;  ///< decided "direct": saved so UDP is not re
 constexpr int windivert_max_instructions = 256;
 
 /// Builds the NETWORK-layer filter: outbound TCP/UDP, no loopback, no
-/// upstream, no skip ranges. Fails if it would exceed WinDivert's limit.
+/// upstream, no skip ranges, in the grammar WinDivert 2.2's own compiler
+/// accepts (`not` never before a parenthesis; per-family exclusions behind
+/// `ip ? (...) : (...)`). Fails if it would exceed WinDivert's limit.
 result<std::string> windivert(const inputs& in);
 /// Number of comparisons in a filter string (upper bound of instructions).
 int windivert_instructions(const std::string& filter);

@@ -14,13 +14,47 @@ TEST(filter, windivert_string_has_no_pids_and_skips_upstream) {
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->find("processId"), std::string::npos) << "processId is invalid at the NETWORK layer";
   EXPECT_EQ(f->find("4242"), std::string::npos);
-  EXPECT_NE(f->find("outbound and !loopback and (tcp or udp)"), std::string::npos);
-  EXPECT_NE(f->find("not ip.DstAddr == 95.165.72.59"), std::string::npos);
-  EXPECT_NE(f->find("(ip.DstAddr >= 10.0.0.0 and ip.DstAddr <= 10.255.255.255)"), std::string::npos);
-  EXPECT_NE(f->find("(ip.DstAddr >= 224.0.0.0 and ip.DstAddr <= 239.255.255.255)"), std::string::npos);
-  EXPECT_NE(f->find("(ip.DstAddr >= 127.0.0.0 and ip.DstAddr <= 127.255.255.255)"), std::string::npos);
-  EXPECT_NE(f->find("(ip.DstAddr >= 169.254.0.0 and ip.DstAddr <= 169.254.255.255)"), std::string::npos);
+  // The whole string: each family's exclusions behind the `ip ?` guard.
+  EXPECT_EQ(*f,
+            "outbound and !loopback and (tcp or udp) and (ip ? ("
+            "(ip.DstAddr < 127.0.0.0 or ip.DstAddr > 127.255.255.255) and "
+            "(ip.DstAddr < 169.254.0.0 or ip.DstAddr > 169.254.255.255) and "
+            "(ip.DstAddr < 224.0.0.0 or ip.DstAddr > 239.255.255.255) and "
+            "ip.DstAddr != 95.165.72.59 and "
+            "(ip.DstAddr < 10.0.0.0 or ip.DstAddr > 10.255.255.255)) : ("
+            "ipv6.DstAddr != 0:0:0:0:0:0:0:1 and "
+            "(ipv6.DstAddr < fe80:0:0:0:0:0:0:0 or ipv6.DstAddr > febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff) and "
+            "(ipv6.DstAddr < ff00:0:0:0:0:0:0:0 or ipv6.DstAddr > ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff)))");
   EXPECT_LE(windivert_instructions(*f), windivert_max_instructions);
+}
+
+// WinDivert 2.2's compiler rejects `not`/`!` before a parenthesis (measured:
+// "Filter expression parse error" at the first one); every negation here is
+// a single comparison.
+TEST(filter, windivert_never_negates_a_parenthesis) {
+  inputs in;
+  in.upstream = {*parse_ip("2001:db8::7", 1080), *parse_ip("198.51.100.3", 1080)};
+  in.extra_skip = {*parse_cidr("192.168.0.0/16"), *parse_cidr("fd00::/8")};
+  in.skip_multicast = false;
+  auto f = windivert(in);
+  ASSERT_TRUE(f.ok());
+  for (const char* bad : {"not (", "!(", "! (", "not  ("}) EXPECT_EQ(f->find(bad), std::string::npos) << bad;
+  EXPECT_EQ(f->find("not "), std::string::npos);
+  EXPECT_NE(f->find("ipv6.DstAddr != 2001:db8:0:0:0:0:0:7"), std::string::npos);
+  EXPECT_NE(f->find("(ipv6.DstAddr < fd00:0:0:0:0:0:0:0 or ipv6.DstAddr > fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff)"),
+            std::string::npos);
+  EXPECT_EQ(f->find("224.0.0.0"), std::string::npos) << "multicast kept when not skipped";
+  // IPv6 exclusions only after the guard's ':', IPv4 ones only before it.
+  auto colon = f->find(") : (");
+  ASSERT_NE(colon, std::string::npos);
+  EXPECT_EQ(f->find("ipv6."), f->find("ipv6.", colon));
+  EXPECT_LT(f->rfind("ip.DstAddr"), colon);
+}
+
+TEST(filter, windivert_instructions_counts_every_comparison) {
+  EXPECT_EQ(windivert_instructions("outbound and !loopback and (tcp or udp)"), 4);
+  EXPECT_EQ(windivert_instructions("(ip.DstAddr < 1.0.0.0 or ip.DstAddr > 1.0.0.255)"), 2);
+  EXPECT_EQ(windivert_instructions("ip ? (ip.DstAddr != 1.2.3.4) : (ipv6.DstAddr <= ::1)"), 3);
 }
 
 TEST(filter, windivert_limit_enforced) {
