@@ -512,6 +512,7 @@ int tcpconc(const char* ip, int port, int n) {
   std::mutex mu;
   std::condition_variable cv;
   int connected = 0;
+  int finished = 0;
   std::vector<std::thread> ts;
   for (int i = 0; i < n; ++i)
     ts.emplace_back([&, i] {
@@ -525,6 +526,9 @@ int tcpconc(const char* ip, int port, int n) {
       }
       if (fd < 0) {
         ++failed;
+        std::lock_guard<std::mutex> g(mu);
+        ++finished;
+        cv.notify_all();
         return;
       }
       std::vector<char> out(1024, static_cast<char>('a' + i % 26)), in(1024);
@@ -536,6 +540,16 @@ int tcpconc(const char* ip, int port, int n) {
         got += static_cast<size_t>(r);
       }
       if (got != in.size() || in != out) ++failed;
+      {
+        // And none closes before every one has been answered or turned
+        // away: otherwise a quick echo frees its slot before the last
+        // connections are accepted, and the flows are never all open at
+        // once (a cap would not be met).
+        std::unique_lock<std::mutex> g(mu);
+        ++finished;
+        cv.notify_all();
+        cv.wait_for(g, std::chrono::seconds(20), [&] { return finished == n; });
+      }
       ::close(fd);
     });
   for (auto& t : ts) t.join();
