@@ -20,6 +20,8 @@ class engine_env {
   /// keeper; detached (on its own thread) unless the env says they are quick.
   virtual bool blocking_detached() const { return true; }
   virtual std::vector<uint32_t> scan_targets(const engine_shared& shared) = 0;
+  /// This process's id, which the redirect plan exempts from capture.
+  virtual uint32_t own_pid() const = 0;
   virtual result<std::unique_ptr<platform::redirector>> install_redirect(const platform::redirect_plan& plan) = 0;
   virtual relay_host_actor spawn_relays(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
                                         supervisor_actor parent) = 0;

@@ -80,6 +80,7 @@ void open_divert(self_ptr self) {
   auto cfg = st.shared->get_config();
   auto& in = st.redirect.inputs;
   in = filter::inputs{};
+  in.own_pid = st.env->own_pid();
   in.upstream = st.last_upstream;
   in.extra_skip = cfg.skip.extra_skip_cidrs;
   in.skip_multicast = cfg.skip.multicast;

@@ -17,10 +17,9 @@ namespace {
 class real_env final : public engine_env {
  public:
   std::vector<uint32_t> scan_targets(const engine_shared& shared) override { return drover::scan_targets(shared); }
+  uint32_t own_pid() const override { return platform::own_pid(); }
   result<std::unique_ptr<platform::redirector>> install_redirect(const platform::redirect_plan& plan) override {
-    auto p = plan;
-    p.inputs.own_pid = platform::own_pid();
-    return platform::install_redirect(p);
+    return platform::install_redirect(plan);
   }
   relay_host_actor spawn_relays(caf::actor_system& sys, std::shared_ptr<engine_shared> shared,
                                 supervisor_actor parent) override {

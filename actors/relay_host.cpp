@@ -59,13 +59,15 @@ class tcp_listener : public session_base, public std::enable_shared_from_this<tc
 
   status open() {
     asio::error_code ec;
-    tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), 0);
+    tcp::endpoint ep(asio::ip::make_address_v4(platform::tcp_listener_address()), 0);
     acceptor_.open(ep.protocol(), ec);
     // Accepted sockets inherit it: one setsockopt per flow fewer.
     if (!ec) acceptor_.set_option(tcp::no_delay(true), ec);
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(1024, ec);
-    if (ec) return make_error("listener", "cannot bind the TCP listener on 127.0.0.1: " + ec.message());
+    if (ec)
+      return make_error("listener", std::string("cannot bind the TCP listener on ") + platform::tcp_listener_address() +
+                                        ": " + ec.message());
     port_ = acceptor_.local_endpoint().port();
     return ok();
   }

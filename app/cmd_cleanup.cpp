@@ -43,7 +43,9 @@ int cmd_cleanup(const options&) {
   }
   platform::remove_stale_redirect();
   if (platform::leftover_redirect_present()) {
-    std::fprintf(stderr, "drover: could not remove all of drover's capture rules (are we root or Administrator?)\n");
+    auto hint = platform::leftover_redirect_hint();
+    std::fprintf(stderr, "drover: could not remove all of drover's capture rules%s%s\n", hint.empty() ? "" : ": ",
+                 hint.c_str());
     return exit_failure;
   }
   std::printf("drover: %s\n", had ? "removed the rules a stopped engine left behind" : "nothing to clean up");

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <thread>
@@ -125,7 +126,7 @@ int cmd_dump(const options& o) {
   if (!j) return exit_failure;
   std::string out = o.out_path;
   if (out.empty()) {
-    auto dir = platform::log_dir();
+    auto dir = platform::dump_dir();
     if (!dir) {
       std::fprintf(stderr, "drover: %s (give --out PATH)\n", dir.err().message.c_str());
       return exit_failure;
@@ -133,7 +134,7 @@ int cmd_dump(const options& o) {
     std::time_t t = std::time(nullptr);
     char name[64];
     std::strftime(name, sizeof name, "drover-dump-%Y%m%d-%H%M%S.json", std::localtime(&t));
-    out = *dir + "/" + name;
+    out = (std::filesystem::u8path(*dir) / name).u8string();  // the OS's own separator
   }
   if (auto st = platform::write_file(out, j->dump(2) + "\n", platform::file_mode::shared_with_group); !st) {
     std::fprintf(stderr, "drover: %s\n", st.err().message.c_str());

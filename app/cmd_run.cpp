@@ -4,7 +4,6 @@
 // once the rules are in place and STATUS on every change.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <atomic>
 #include <utility>
 
 #include "app/commands.hpp"
@@ -101,15 +100,18 @@ int cmd_run(const options& o) {
   }
   bool activates = platform::second_run_activates_first();
   // Before any elevation prompt: a second launch of a running Drover only
-  // brings the first one forward.
-  if (activates && !platform::single_instance::holder().empty() && activate_running_instance()) return exit_ok;
+  // brings the first one forward, and one that does not answer is reported
+  // once, here (an elevated copy would only find it again).
+  if (activates && !platform::single_instance::holder().empty())
+    return activate_running_instance() ? exit_ok : exit_failure;
   if (!platform::is_elevated()) return without_elevation(o);
   // One engine at a time, decided before anything is cleaned up or
   // installed: a second run would remove the first one's rules as stale.
   // Held until the rules are gone.
   auto lock = platform::single_instance::acquire();
   if (!lock) {
-    if (activates && lock.err().code == "already_running" && activate_running_instance()) return exit_ok;
+    // Started between the look above and the lock.
+    if (activates && lock.err().code == "already_running") return activate_running_instance() ? exit_ok : exit_failure;
     platform::tell_start_failure(lock.err().message);
     return exit_failure;
   }
@@ -135,27 +137,38 @@ int cmd_run(const options& o) {
   // first), and only then does the control channel go, which is what
   // `drover stop` waits for; the lock right after, so a `drover run` right
   // after `drover stop` gets it.
-  on_exit shutdown{[&] {
+  bool stopped = false;
+  auto stop_all = [&] {
+    if (std::exchange(stopped, true)) return;
     platform::notify_stopping();
     host.stop();
     control.stop();
     lock->reset();
     spdlog::info("stopped");
-  }};
+  };
+  on_exit shutdown{stop_all};
   host.start();
-  std::atomic<bool> quit{false};
-  control.serve(host.control([&quit] { quit = true; },
-                             [] {
-                               // The tray (next) comes forward here; until then it is only noted.
-                               spdlog::info("a second launch asked this instance to show itself");
-                             },
-                             o.test_hooks));
+  // Both arrive on the control channel's thread; the main loop acts on them.
+  control.serve(host.control([] { platform::post_main_loop(platform::os_request::stop); },
+                             [] { platform::post_main_loop(platform::os_request::show); }, o.test_hooks));
   platform::run_main_loop([&](platform::os_request r) {
-    if (r == platform::os_request::stop || quit) return false;
-    if (r == platform::os_request::reload) host.reload();
+    switch (r) {
+      case platform::os_request::stop:
+        spdlog::info("stopping");
+        stop_all();  // here: the session's end on Windows waits for this call
+        return false;
+      case platform::os_request::reload:
+        host.reload();
+        break;
+      case platform::os_request::show:
+        // The tray (next) comes forward here; until then it is only noted.
+        spdlog::info("a second launch asked this instance to show itself");
+        break;
+      case platform::os_request::none:
+        break;
+    }
     return true;
   });
-  spdlog::info("stopping");
   return exit_ok;
 }
 

@@ -2,8 +2,6 @@
 /// The front ends `drover run` puts before its engine host: the control
 /// channel (the CLI verbs and the tray on Linux) and the service manager
 /// (systemd's READY/STATUS; nothing on Windows).
-#include <functional>
-#include <string>
 
 #include "app/engine_host.hpp"
 #include "core/result.hpp"

@@ -12,6 +12,7 @@
 #include "platform/paths.hpp"
 #include "platform/power.hpp"
 #include "platform/process_table.hpp"
+#include "platform/redirect.hpp"
 
 namespace drover::app {
 namespace {
@@ -119,6 +120,14 @@ nlohmann::json engine_host::status() const {
   return j;
 }
 
+namespace {
+nlohmann::json capture_json() {
+  nlohmann::json j = nlohmann::json::object();
+  for (auto& [k, v] : platform::capture_details()) j[k] = v;
+  return j;
+}
+}  // namespace
+
 control_context engine_host::control(std::function<void()> quit, std::function<void()> show, bool test_hooks) {
   control_context ctx;
   ctx.sys = sys_.get();
@@ -130,7 +139,8 @@ control_context engine_host::control(std::function<void()> quit, std::function<v
                           {"status", status()},
                           {"config", shared_->get_config().describe()},
                           {"config_path", lc_.path},
-                          {"config_warnings", lc_.warnings}};
+                          {"config_warnings", lc_.warnings},
+                          {"capture", capture_json()}};
   };
   ctx.reload = [this] { reload(); };
   ctx.quit = std::move(quit);

@@ -40,5 +40,5 @@ target_compile_definitions(drover_third_party INTERFACE FMT_HEADER_ONLY _WIN32_W
 target_link_libraries(drover_third_party INTERFACE Threads::Threads ws2_32 mswsock)
 add_library(spdlog::spdlog ALIAS drover_third_party)
 add_library(nlohmann_json::nlohmann_json ALIAS drover_third_party)
-# Static: drover.exe imports only system DLLs.
-add_link_options(-static -static-libgcc -static-libstdc++)
+# Static linking (drover.exe imports only system DLLs) is the toolchain
+# file's (cmake/mingw-w64.cmake).

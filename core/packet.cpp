@@ -156,18 +156,23 @@ status recompute_checksums(uint8_t* data, size_t len) {
   auto pv = parse(data, len);
   if (!pv) return pv.err();
   const view& v = *pv;
-  if (v.version != ip_version::v4) return make_error("unsupported", "checksums: IPv4 only");
-  if (rd16(data + 2) == 0) wr16(data + 2, static_cast<uint16_t>(v.total_len));
-  wr16(data + 10, 0);
-  wr16(data + 10, static_cast<uint16_t>(~fold(sum16(data, v.ip_header_len))));
+  bool v4 = v.version == ip_version::v4;
+  if (v4) {
+    if (rd16(data + 2) == 0) wr16(data + 2, static_cast<uint16_t>(v.total_len));
+    wr16(data + 10, 0);
+    wr16(data + 10, static_cast<uint16_t>(~fold(sum16(data, v.ip_header_len))));
+  } else if (rd16(data + 4) == 0 && v.total_len - 40 <= 0xffff) {
+    wr16(data + 4, static_cast<uint16_t>(v.total_len - 40));
+  }
   if (v.proto == l4_proto::other) return ok();
   uint8_t* l4 = data + v.l4_offset;
   size_t csum_off = v.proto == l4_proto::tcp ? 16 : 6;
-  if (v.proto == l4_proto::udp) wr16(l4 + 4, static_cast<uint16_t>(v.l4_len));
+  if (v.proto == l4_proto::udp && v.l4_len <= 0xffff) wr16(l4 + 4, static_cast<uint16_t>(v.l4_len));
   wr16(l4 + csum_off, 0);
-  uint32_t acc = sum16(data + 12, 8);  // pseudo header: src + dst
+  // Pseudo header: addresses, protocol, length (32 bits for IPv6: RFC 8200).
+  uint32_t acc = v4 ? sum16(data + 12, 8) : sum16(data + 8, 32);
   acc += static_cast<uint32_t>(v.proto == l4_proto::tcp ? 6 : 17);
-  acc += static_cast<uint32_t>(v.l4_len);
+  acc += static_cast<uint32_t>(v.l4_len >> 16) + static_cast<uint32_t>(v.l4_len & 0xffff);
   uint16_t c = static_cast<uint16_t>(~fold(sum16(l4, v.l4_len, acc)));
   if (v.proto == l4_proto::udp && c == 0) c = 0xffff;  // 0 means "no checksum" for UDP
   wr16(l4 + csum_off, c);
@@ -225,24 +230,54 @@ status reflect_v4(uint8_t* data, size_t len, uint16_t new_dst_port) {
   return rewrite_v4(data, len, d, v.src_port, s, new_dst_port);
 }
 
+result<size_t> write_udp(uint8_t* out, size_t cap, ip_version version, const ipv6_addr& src, uint16_t src_port,
+                         const ipv6_addr& dst, uint16_t dst_port, const uint8_t* payload, size_t payload_len,
+                         uint16_t ip_id) {
+  bool v4 = version == ip_version::v4;
+  if (payload_len > (v4 ? 0xffffu - 28 : 0xffffu - 8)) return bad("UDP payload too large");
+  size_t ip_len = v4 ? 20 : 40, total = ip_len + 8 + payload_len;
+  if (out == nullptr || total > cap) return make_error("no_room", "UDP packet does not fit the buffer");
+  std::memset(out, 0, ip_len + 8);
+  if (v4) {
+    out[0] = 0x45;
+    wr16(out + 2, static_cast<uint16_t>(total));
+    wr16(out + 4, ip_id);
+    wr16(out + 6, 0x4000);  // DF
+    out[8] = 64;
+    out[9] = 17;
+    std::memcpy(out + 12, src.data(), 4);
+    std::memcpy(out + 16, dst.data(), 4);
+  } else {
+    out[0] = 0x60;
+    wr16(out + 4, static_cast<uint16_t>(8 + payload_len));
+    out[6] = 17;
+    out[7] = 64;
+    std::memcpy(out + 8, src.data(), 16);
+    std::memcpy(out + 24, dst.data(), 16);
+  }
+  uint8_t* udp = out + ip_len;
+  wr16(udp, src_port);
+  wr16(udp + 2, dst_port);
+  wr16(udp + 4, static_cast<uint16_t>(8 + payload_len));
+  if (payload_len > 0) std::memmove(udp + 8, payload, payload_len);
+  auto st = recompute_checksums(out, total);
+  return st ? result<size_t>(total) : result<size_t>(st.err());
+}
+
 std::vector<uint8_t> make_udp_v4(const ipv4_addr& src, uint16_t src_port, const ipv4_addr& dst, uint16_t dst_port,
                                  const uint8_t* payload, size_t payload_len, uint16_t ip_id) {
-  size_t total = 28 + payload_len;
-  if (total > 0xffff) return {};
-  std::vector<uint8_t> p(total, 0);
-  p[0] = 0x45;
-  wr16(&p[2], static_cast<uint16_t>(total));
-  wr16(&p[4], ip_id);
-  wr16(&p[6], 0x4000);  // DF
-  p[8] = 64;
-  p[9] = 17;
-  std::memcpy(&p[12], src.data(), 4);
-  std::memcpy(&p[16], dst.data(), 4);
-  wr16(&p[20], src_port);
-  wr16(&p[22], dst_port);
-  wr16(&p[24], static_cast<uint16_t>(8 + payload_len));
-  if (payload_len > 0) std::memcpy(&p[28], payload, payload_len);
-  recompute_checksums(p.data(), p.size());
+  ipv6_addr s{}, d{};
+  std::memcpy(s.data(), src.data(), 4);
+  std::memcpy(d.data(), dst.data(), 4);
+  std::vector<uint8_t> p(28 + payload_len);
+  if (!write_udp(p.data(), p.size(), ip_version::v4, s, src_port, d, dst_port, payload, payload_len, ip_id)) return {};
+  return p;
+}
+
+std::vector<uint8_t> make_udp_v6(const ipv6_addr& src, uint16_t src_port, const ipv6_addr& dst, uint16_t dst_port,
+                                 const uint8_t* payload, size_t payload_len) {
+  std::vector<uint8_t> p(48 + payload_len);
+  if (!write_udp(p.data(), p.size(), ip_version::v6, src, src_port, dst, dst_port, payload, payload_len)) return {};
   return p;
 }
 

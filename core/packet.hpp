@@ -16,6 +16,9 @@ enum class l4_proto : uint8_t { other = 0, tcp = 6, udp = 17 };
 
 /// An IPv4 address in network byte order as four bytes (a.b.c.d).
 using ipv4_addr = std::array<uint8_t, 4>;
+/// An IPv6 address in network byte order; also the family-neutral form
+/// (view::src/dst, endpoint::ip) where IPv4 uses the first 4 bytes.
+using ipv6_addr = std::array<uint8_t, 16>;
 
 /// Offsets and fields of a parsed packet; offsets index into the buffer.
 struct view {
@@ -56,8 +59,9 @@ result<view> parse_headers(const uint8_t* data, size_t captured);
 uint32_t sum16(const uint8_t* data, size_t len, uint32_t acc = 0);
 uint16_t fold(uint32_t acc);
 
-/// Recomputes IPv4 header and TCP/UDP checksums from scratch (works for
-/// 64 KB GSO packets whose checksum fields are only partial).
+/// Recomputes the IPv4 header checksum and the TCP/UDP checksum (IPv4 or
+/// IPv6 pseudo-header) from scratch: works for 64 KB GSO packets and for
+/// captures whose checksum fields are only partial (offload).
 status recompute_checksums(uint8_t* data, size_t len);
 
 /// Incrementally patches a checksum for a 16-bit word change (RFC 1624 eq. 3).
@@ -74,6 +78,16 @@ status reflect_v4(uint8_t* data, size_t len, uint16_t new_dst_port);
 /// Fabricates an IPv4+UDP packet with valid checksums (UDP replies to apps).
 std::vector<uint8_t> make_udp_v4(const ipv4_addr& src, uint16_t src_port, const ipv4_addr& dst, uint16_t dst_port,
                                  const uint8_t* payload, size_t payload_len, uint16_t ip_id = 0);
+/// The same for IPv6 (hop limit 64), whose UDP checksum is mandatory.
+std::vector<uint8_t> make_udp_v6(const ipv6_addr& src, uint16_t src_port, const ipv6_addr& dst, uint16_t dst_port,
+                                 const uint8_t* payload, size_t payload_len);
+/// Writes such a packet into `out` (no allocation: a batch's buffer) and
+/// returns its size; IPv4 uses the first 4 bytes of the addresses. The
+/// payload may already be in place (out + 28 or 48). Fails if it exceeds
+/// `cap` or the 65,535 bytes the length fields can say.
+result<size_t> write_udp(uint8_t* out, size_t cap, ip_version version, const ipv6_addr& src, uint16_t src_port,
+                         const ipv6_addr& dst, uint16_t dst_port, const uint8_t* payload, size_t payload_len,
+                         uint16_t ip_id = 0);
 
 /// Dotted-quad / bracketed textual form of an address in a view.
 std::string addr_to_string(const view& v, bool source);

@@ -21,7 +21,10 @@ void prepare_main_thread();
 
 /// Runs on the calling thread until `on_request` returns false. It is called
 /// with each request and with `none` at least every `tick_ms`, so its owner
-/// can check its own exit conditions.
+/// can check its own exit conditions. `stop` is where the owner shuts down:
+/// on Windows the session's end (WM_ENDSESSION) calls it from inside the
+/// window's message, since the process may be ended as soon as that returns;
+/// the loop then ends whatever it returned.
 void run_main_loop(const std::function<bool(os_request)>& on_request, int tick_ms = 50);
 
 /// Hands `r` to the running loop from any thread (seen within one tick).

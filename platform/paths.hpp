@@ -38,6 +38,11 @@ result<std::string> state_dir();
 /// where a user looking for the log finds them too).
 result<std::string> crash_dump_dir();
 
+/// Where `drover dump` writes when given no --out: the log directory on Linux (created and
+/// verified as log_dir()); the user's Documents folder on Windows, where the user looks for it
+/// (the engine's folder is writable only elevated, and `drover dump` needs no elevation).
+result<std::string> dump_dir();
+
 /// Creates `dir` (its last component only) with exactly `mode` and group `group` when asked,
 /// then verifies it: not a symlink, a directory, owned by the effective uid, not writable by
 /// group or others; its parent owned by root or the effective uid and not writable by group or

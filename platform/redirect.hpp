@@ -12,6 +12,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/address.hpp"
 #include "core/filter.hpp"
@@ -20,8 +23,6 @@
 #include "platform/native_socket.hpp"
 
 namespace drover::platform {
-
-using verdict = ::drover::verdict;
 
 /// What the redirect is built from, the same on every OS.
 struct redirect_plan {
@@ -48,6 +49,9 @@ void remove_stale_redirect();
 /// True when a redirect of Drover's is in place (a crashed engine's holds
 /// every new flow). Needs the rights the engine has to tell.
 bool leftover_redirect_present();
+/// How an operator looks at what is left, for messages ("" where nothing
+/// outlives the engine).
+std::string leftover_redirect_hint();
 
 /// The first packet of a new flow (possibly cut to its headers) → the
 /// verdict, which the platform applies to every packet of that flow.
@@ -92,6 +96,17 @@ class udp_delivery {
   virtual status deliver(const endpoint& from, const endpoint& to, const uint8_t* payload, size_t len) = 0;
 };
 result<std::unique_ptr<udp_delivery>> open_udp_delivery();
+
+/// What a diagnostics dump shows of the capture, in every state (also when
+/// it could not open): name -> text. Windows: the WinDivert filters and how
+/// the DLL loaded; Linux: the queue.
+std::vector<std::pair<std::string, std::string>> capture_details();
+
+/// The address the TCP listener binds. Linux: 127.0.0.1 (the kernel's
+/// REDIRECT reaches it). Windows: 0.0.0.0, since reflected packets are
+/// addressed to the app's own interface address; a connection no redirect
+/// made finds no original destination and is closed.
+const char* tcp_listener_address();
 
 /// Keeps one of Drover's own sockets (to the proxy) out of the capture, so
 /// it is never decided, redirected or refused.

@@ -168,6 +168,12 @@ bool leftover_redirect_present() {
   return false;
 }
 
+std::vector<std::pair<std::string, std::string>> capture_details() {
+  return {{"capture", "NFQUEUE " + std::to_string(capture_queue_num) + "; " + leftover_redirect_hint()}};
+}
+
+std::string leftover_redirect_hint() { return "see them with `sudo iptables-save | grep DROVER` and ip6tables-save"; }
+
 result<std::unique_ptr<redirector>> install_redirect(const redirect_plan& plan) {
   auto p = linux_params_for(plan);
   auto rules = std::make_unique<linux_rules>(p);  // from here on, failure cleans up

@@ -218,5 +218,6 @@ std::optional<unsigned> group_id(const char* name) {
 }
 
 result<std::string> crash_dump_dir() { return state_dir(); }
+result<std::string> dump_dir() { return log_dir(); }
 
 }  // namespace drover::platform

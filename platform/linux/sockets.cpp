@@ -12,6 +12,7 @@
 
 #include "core/filter.hpp"
 #include "core/packet.hpp"
+#include "platform/unique_fd.hpp"
 
 namespace drover::platform {
 namespace {
@@ -56,6 +57,9 @@ result<endpoint> original_dst(native_socket s) {
   if (::getsockopt(s, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len) == 0) return from_sockaddr(ss);
   return os_error("SO_ORIGINAL_DST");
 }
+
+// The kernel's REDIRECT reaches a loopback listener.
+const char* tcp_listener_address() { return "127.0.0.1"; }
 
 // TPROXY delivers to a transparent socket, with the original destination
 // as ancillary data.
@@ -106,14 +110,11 @@ namespace {
 // original destination, to the app's (possibly connected) socket.
 class raw_delivery final : public udp_delivery {
  public:
-  ~raw_delivery() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
   status open() {
-    fd_ = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-    if (fd_ < 0) return os_error("raw socket");
+    fd_.reset(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
+    if (!fd_) return os_error("raw socket");
     // Not own (0x7): its packets are not tracked either, see mark::own_reply.
-    return set_mark(fd_, filter::mark::own_reply);
+    return set_mark(fd_.get(), filter::mark::own_reply);
   }
   status deliver(const endpoint& from, const endpoint& to, const uint8_t* payload, size_t len) override {
     if (from.k != endpoint::kind::v4 || to.k != endpoint::kind::v4)
@@ -125,13 +126,13 @@ class raw_delivery final : public udp_delivery {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     std::memcpy(&sa.sin_addr, to.ip.data(), 4);
-    if (::sendto(fd_, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
+    if (::sendto(fd_.get(), pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
       return os_error("raw send");
     return ok();
   }
 
  private:
-  int fd_ = -1;
+  unique_fd fd_;
 };
 
 }  // namespace

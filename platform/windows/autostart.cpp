@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "platform/process_table.hpp"
+#include "platform/windows/install_id.hpp"
 #include "platform/windows/win_handle.hpp"
 
 namespace drover::platform {
@@ -75,7 +76,11 @@ result<autostart_state> autostart_status() {
   s.enabled = !command->empty();
   s.disabled_by_user = disabled_in_task_manager();
   s.command = win::to_utf8(*command);
-  if (s.enabled) s.stale = !same_path(program_of(*command), win::to_wide(own_executable_path()));
+  // Final names on both sides: a Run entry written with a short name or a
+  // subst drive still names this copy.
+  if (s.enabled)
+    s.stale = !same_path(win::to_wide(final_path_of(win::to_utf8(program_of(*command)))),
+                         win::to_wide(final_path_of(own_executable_path())));
   return s;
 }
 

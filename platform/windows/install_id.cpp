@@ -2,82 +2,12 @@
 
 #include <windows.h>
 
-#include <bcrypt.h>
-
-#include <cstdint>
-#include <vector>
-
+#include "platform/process_table.hpp"
+#include "platform/windows/sha256.hpp"
 #include "platform/windows/win_handle.hpp"
 
 namespace drover::platform {
 namespace {
-
-std::string hex(const unsigned char* p, size_t n) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 15];
-  }
-  return out;
-}
-
-bool sha256(const std::string& data, unsigned char (&digest)[32]) {
-  BCRYPT_ALG_HANDLE alg = nullptr;
-  if (!BCRYPT_SUCCESS(::BCryptOpenAlgorithmProvider(&alg, BCRYPT_SHA256_ALGORITHM, nullptr, 0))) return false;
-  BCRYPT_HASH_HANDLE hash = nullptr;
-  bool done = BCRYPT_SUCCESS(::BCryptCreateHash(alg, &hash, nullptr, 0, nullptr, 0, 0)) &&
-              BCRYPT_SUCCESS(::BCryptHashData(hash, reinterpret_cast<PUCHAR>(const_cast<char*>(data.data())),
-                                              static_cast<ULONG>(data.size()), 0)) &&
-              BCRYPT_SUCCESS(::BCryptFinishHash(hash, digest, sizeof digest, 0));
-  if (hash) ::BCryptDestroyHash(hash);
-  ::BCryptCloseAlgorithmProvider(alg, 0);
-  return done;
-}
-
-// Without CNG (it is in every Windows since Vista) the id must still be
-// stable and path-specific: FNV-1a, 64 bits, also 16 hex digits.
-std::string fallback_id(const std::string& data) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : data) h = (h ^ c) * 1099511628211ull;
-  unsigned char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(h >> (56 - 8 * i));
-  return hex(bytes, sizeof bytes);
-}
-
-std::wstring module_path() {
-  std::wstring buf(MAX_PATH, L'\0');
-  for (;;) {
-    DWORD n = ::GetModuleFileNameW(nullptr, buf.data(), static_cast<DWORD>(buf.size()));
-    if (n == 0) return L"";
-    if (n < buf.size()) return buf.substr(0, n);
-    buf.resize(buf.size() * 2);  // truncated: paths may exceed MAX_PATH
-  }
-}
-
-// The one name of this file however it was started (another case, an 8.3
-// short name, a subst drive, a PATH entry): two spellings of one copy must
-// not make two engines.
-std::string exe_path() {
-  std::wstring path = module_path();
-  win::unique_handle f(::CreateFileW(path.c_str(), FILE_READ_ATTRIBUTES,
-                                     FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, OPEN_EXISTING,
-                                     FILE_FLAG_BACKUP_SEMANTICS, nullptr));
-  if (f) {
-    std::wstring final_path(MAX_PATH, L'\0');
-    DWORD n = ::GetFinalPathNameByHandleW(f.get(), final_path.data(), static_cast<DWORD>(final_path.size()), 0);
-    if (n >= final_path.size()) {
-      final_path.resize(n + 1);
-      n = ::GetFinalPathNameByHandleW(f.get(), final_path.data(), static_cast<DWORD>(final_path.size()), 0);
-    }
-    if (n > 0 && n < final_path.size()) {
-      final_path.resize(n);
-      if (final_path.rfind(L"\\\\?\\", 0) == 0) final_path.erase(0, 4);
-      path = final_path;
-    }
-  }
-  return win::to_utf8(path);
-}
 
 // Windows file names are case-insensitive: compare them upper-cased, the
 // file system's own way (invariant, not the user's locale).
@@ -94,15 +24,39 @@ std::string upper(const std::string& utf8) {
 
 }  // namespace
 
+// The one name of a file however it is spelt (another case, an 8.3 short
+// name, a subst drive, a PATH entry): two spellings of one copy must not make
+// two engines. A path that cannot be opened stays as it is.
+std::string final_path_of(const std::string& path) {
+  win::unique_handle f(::CreateFileW(win::to_wide(path).c_str(), FILE_READ_ATTRIBUTES,
+                                     FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, OPEN_EXISTING,
+                                     FILE_FLAG_BACKUP_SEMANTICS, nullptr));
+  if (!f) return path;
+  std::wstring final_path(MAX_PATH, L'\0');
+  DWORD n = ::GetFinalPathNameByHandleW(f.get(), final_path.data(), static_cast<DWORD>(final_path.size()), 0);
+  if (n >= final_path.size()) {
+    final_path.resize(n + 1);
+    n = ::GetFinalPathNameByHandleW(f.get(), final_path.data(), static_cast<DWORD>(final_path.size()), 0);
+  }
+  if (n == 0 || n >= final_path.size()) return path;
+  final_path.resize(n);
+  if (final_path.rfind(L"\\\\?\\", 0) == 0) final_path.erase(0, 4);
+  return win::to_utf8(final_path);
+}
+
+// CNG is part of every Windows since Vista (and bcrypt.dll is imported at
+// load time): without it drover.exe would not have started.
 std::string install_id_for(const std::string& exe_path) {
   std::string path = upper(exe_path);
-  unsigned char digest[32];
-  if (!sha256(path, digest)) return fallback_id(path);
-  return hex(digest, 8);
+  // drover.com is drover.exe's console twin beside it (what cmd runs for
+  // `drover status`): one copy, one id, or the CLI could not see the engine.
+  if (path.size() > 4 && path.compare(path.size() - 4, 4, ".COM") == 0) path.replace(path.size() - 4, 4, ".EXE");
+  auto digest = win::sha256_hex(path.data(), path.size());
+  return digest ? digest->substr(0, 16) : std::string(16, '0');
 }
 
 std::string install_id() {
-  static const std::string id = install_id_for(exe_path());
+  static const std::string id = install_id_for(final_path_of(own_executable_path()));
   return id;
 }
 

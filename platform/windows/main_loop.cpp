@@ -5,7 +5,8 @@
 // PostThreadMessageW: modal loops drop thread messages but dispatch window
 // messages. The event as well: the window may not exist (Wine without a
 // display, its first start of a desktop took seconds and then failed), and
-// requests must still arrive at once.
+// requests must still arrive at once. The same window receives sleep and
+// resume (WM_POWERBROADCAST), so power events are handled on this thread.
 #include "platform/main_loop.hpp"
 
 #include <windows.h>
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <optional>
 
+#include "platform/windows/power_broadcast.hpp"
 #include "platform/windows/win_handle.hpp"
 
 namespace drover::platform {
@@ -33,6 +35,11 @@ constexpr DWORD close_grace_ms = 5000;
 std::mutex mutex;
 std::deque<os_request> pending;  // guarded by mutex
 HWND loop_window = nullptr;      // guarded by mutex; null while no loop runs
+
+// The running loop's handler and whether the session's end has already
+// called it with stop: the loop's own thread only.
+const std::function<bool(os_request)>* loop_handler = nullptr;
+bool session_ended = false;
 
 // Auto-reset, for the process's lifetime (never closed: the console
 // handler's thread may use it until the very end).
@@ -71,11 +78,19 @@ LRESULT CALLBACK window_proc(HWND window, UINT msg, WPARAM wparam, LPARAM lparam
       push(os_request::stop, false);
       return TRUE;
     case WM_ENDSESSION:
-      if (wparam) push(os_request::stop, false);
+      // The system may end the process as soon as this returns: the stop
+      // runs now, inside this message, not at the loop's next turn.
+      if (wparam && loop_handler && !session_ended) {
+        session_ended = true;
+        (*loop_handler)(os_request::stop);
+      }
       return 0;
     case WM_CLOSE:  // taskkill without /F: the polite way to ask us to quit
       push(os_request::stop, false);
       return 0;
+    case WM_POWERBROADCAST:
+      win::on_power_broadcast(wparam);
+      return TRUE;
     case wake_message:
       return 0;
     default:
@@ -88,11 +103,17 @@ void install_console_handler() {
   std::call_once(once, [] { ::SetConsoleCtrlHandler(on_console_event, TRUE); });
 }
 
+// A message-only window gets no broadcasts: sleep and resume are sent to it
+// alone once it is registered. Undone before the window goes.
+void unregister_power(void* h) noexcept { ::UnregisterSuspendResumeNotification(h); }
+using unique_power_registration = win::unique_handle_of<unregister_power>;
+
 // Hidden and top-level (not message-only): only those get the session's
-// broadcasts and taskkill's WM_CLOSE. The tray's icon will belong to a
-// window of this class too. Where no top-level window can exist (no desktop:
-// Wine without a display) a message-only one still wakes the loop.
-HWND create_window() {
+// broadcasts, the power broadcasts and taskkill's WM_CLOSE. The tray's icon
+// will belong to a window of this class too. Where no top-level window can
+// exist (no desktop: Wine without a display) a message-only one still wakes
+// the loop and, registered for them, gets sleep and resume.
+HWND create_window(unique_power_registration& power) {
   static std::once_flag once;
   std::call_once(once, [] {
     WNDCLASSEXW wc{};
@@ -105,8 +126,9 @@ HWND create_window() {
   HINSTANCE instance = ::GetModuleHandleW(nullptr);
   HWND window =
       ::CreateWindowExW(0, window_class, L"Drover", WS_OVERLAPPED, 0, 0, 0, 0, nullptr, nullptr, instance, nullptr);
-  if (!window)
-    window = ::CreateWindowExW(0, window_class, L"Drover", 0, 0, 0, 0, 0, HWND_MESSAGE, nullptr, instance, nullptr);
+  if (window) return window;
+  window = ::CreateWindowExW(0, window_class, L"Drover", 0, 0, 0, 0, 0, HWND_MESSAGE, nullptr, instance, nullptr);
+  if (window) power.reset(::RegisterSuspendResumeNotification(window, DEVICE_NOTIFY_WINDOW_HANDLE));
   return window;
 }
 
@@ -129,11 +151,15 @@ void prepare_main_thread() { install_console_handler(); }
 void run_main_loop(const std::function<bool(os_request)>& on_request, int tick_ms) {
   install_console_handler();
   // Without any window requests still arrive, within a tick.
-  win::unique_window window(create_window());
+  win::unique_window window;
+  unique_power_registration power;  // declared after the window: goes first
+  window.reset(create_window(power));
   {
     std::lock_guard<std::mutex> lock(mutex);
     loop_window = static_cast<HWND>(window.get());
   }
+  loop_handler = &on_request;
+  session_ended = false;
   const auto tick = std::chrono::milliseconds(std::max(tick_ms, 1));
   auto next_tick = clock_type::now() + tick;
   bool running = true;
@@ -155,7 +181,9 @@ void run_main_loop(const std::function<bool(os_request)>& on_request, int tick_m
     ::MsgWaitForMultipleObjectsEx(e ? 1 : 0, e ? &e : nullptr, static_cast<DWORD>(wait.count()), QS_ALLINPUT,
                                   MWMO_INPUTAVAILABLE);
     pump_messages();
+    running = !session_ended;
   }
+  loop_handler = nullptr;
   std::lock_guard<std::mutex> lock(mutex);
   loop_window = nullptr;
 }

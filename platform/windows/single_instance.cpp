@@ -15,10 +15,14 @@
 
 namespace drover::platform {
 
+namespace {
+void unmap_view(void* v) noexcept { ::UnmapViewOfFile(v); }
+}  // namespace
+
 struct single_instance::impl {
   win::unique_handle mutex;
   win::unique_handle mapping;
-  void* view = nullptr;  // the holder's pid (a DWORD) lives here
+  win::unique_handle_of<unmap_view> view;  // the holder's pid (a LONG) lives here
   ~impl();
 };
 
@@ -75,11 +79,11 @@ void publish_pid(single_instance::impl& i, const std::string& name) {
     if (i.mapping) break;
   }
   if (!i.mapping) return;  // the lock holds without it; only messages lose the pid
-  i.view = ::MapViewOfFile(i.mapping.get(), FILE_MAP_WRITE, 0, 0, sizeof(DWORD));
+  i.view.reset(::MapViewOfFile(i.mapping.get(), FILE_MAP_WRITE, 0, 0, sizeof(LONG)));
   // Written even into a mapping that existed: a prober may keep a dead
   // holder's open, and this pid is the one that holds the lock now.
-  DWORD pid = ::GetCurrentProcessId();
-  if (i.view) std::memcpy(i.view, &pid, sizeof pid);
+  if (i.view)
+    ::InterlockedExchange(static_cast<volatile LONG*>(i.view.get()), static_cast<LONG>(::GetCurrentProcessId()));
 }
 
 }  // namespace
@@ -115,14 +119,13 @@ single_instance::single_instance(std::unique_ptr<impl> i) : impl_(std::move(i)) 
 single_instance::~single_instance() = default;
 
 // The mutex goes first: a prober then finds the pid mapping without the
-// lock and a new engine may take the lock at once; the pid is cleared last.
+// lock and a new engine may take the lock at once; the pid is cleared last,
+// and only if it is still ours: that new engine may have written its own.
 single_instance::impl::~impl() {
   mutex.reset();
-  if (view) {
-    DWORD none = 0;
-    std::memcpy(view, &none, sizeof none);
-    ::UnmapViewOfFile(view);
-  }
+  if (view)
+    ::InterlockedCompareExchange(static_cast<volatile LONG*>(view.get()), 0,
+                                 static_cast<LONG>(::GetCurrentProcessId()));
 }
 
 bool second_run_activates_first() { return true; }

@@ -10,14 +10,6 @@
 namespace drover::platform::win {
 namespace {
 
-std::string sid_text(PSID sid) {
-  wchar_t* s = nullptr;
-  if (!sid || !::ConvertSidToStringSidW(sid, &s)) return "";
-  std::string out = to_utf8(s);
-  ::LocalFree(s);
-  return out;
-}
-
 result<std::string> token_user(HANDLE token) {
   DWORD size = 0;
   ::GetTokenInformation(token, TokenUser, nullptr, 0, &size);
@@ -32,6 +24,14 @@ result<std::string> token_user(HANDLE token) {
 namespace detail {
 void local_free(void* p) noexcept { ::LocalFree(p); }
 }  // namespace detail
+
+std::string sid_text(void* sid) {
+  wchar_t* s = nullptr;
+  if (!sid || !::ConvertSidToStringSidW(sid, &s)) return "";
+  std::string out = to_utf8(s);
+  ::LocalFree(s);
+  return out;
+}
 
 const std::string& current_user_sid() {
   static const std::string sid = [] {

@@ -12,6 +12,8 @@ namespace drover::platform::win {
 inline constexpr const char* sid_system = "S-1-5-18";
 inline constexpr const char* sid_administrators = "S-1-5-32-544";
 
+/// A binary SID (PSID) as text, "S-1-…"; empty if it cannot be converted.
+std::string sid_text(void* sid);
 /// The user this process runs as, read once; empty if the token cannot be read.
 const std::string& current_user_sid();
 /// True for the current user, Administrators and SYSTEM: the owners Drover trusts.

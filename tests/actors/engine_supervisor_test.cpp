@@ -181,6 +181,8 @@ TEST_F(supervisor_test, proxy_host_moved_while_reconnecting_restarts_onto_new_ad
   EXPECT_EQ(status().state, "Starting");
   EXPECT_EQ(world.installs, installs + 1) << "rules rebuilt for the new address";
   EXPECT_EQ(world.updates, 1) << "swapped in place";
+  // Drover's own process stays out of capture in every plan, the swapped one too.
+  EXPECT_EQ(world.plan_pids, std::vector<uint32_t>(static_cast<size_t>(world.installs), fake_env::own_pid_value));
   EXPECT_EQ(world.rules_alive, 1) << "never a moment without rules";
   answer_probe(true);
   EXPECT_EQ(status().state, "Active");

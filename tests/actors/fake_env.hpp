@@ -19,7 +19,8 @@ struct fake_world {
   int installs = 0;
   int updates = 0;  ///< installs done in place (no moment without rules)
   int rules_alive = 0;
-  std::vector<uint64_t> probes;  ///< generations asked for
+  std::vector<uint32_t> plan_pids;  ///< own_pid of every plan installed or swapped in
+  std::vector<uint64_t> probes;     ///< generations asked for
   std::vector<std::string> dumps;
   int monitors = 0;
   int tcp_only_monitors = 0;
@@ -32,7 +33,8 @@ class fake_rules : public platform::redirector {
   explicit fake_rules(fake_world& w) : w_(w) { ++w_.rules_alive; }
   ~fake_rules() override { --w_.rules_alive; }
   bool intact() const override { return w_.rules_intact; }
-  status update(const platform::redirect_plan&) override {
+  status update(const platform::redirect_plan& plan) override {
+    w_.plan_pids.push_back(plan.inputs.own_pid);
     ++w_.installs;
     ++w_.updates;
     w_.rules_intact = true;
@@ -65,10 +67,13 @@ inline upstream_monitor_actor::behavior_type fake_monitor(upstream_monitor_actor
 
 class fake_env final : public engine_env {
  public:
+  static constexpr uint32_t own_pid_value = 777;
   explicit fake_env(fake_world& w) : w_(w) {}
   bool blocking_detached() const override { return false; }  // the test coordinator runs it
   std::vector<uint32_t> scan_targets(const engine_shared&) override { return w_.targets; }
-  result<std::unique_ptr<platform::redirector>> install_redirect(const platform::redirect_plan&) override {
+  uint32_t own_pid() const override { return own_pid_value; }
+  result<std::unique_ptr<platform::redirector>> install_redirect(const platform::redirect_plan& plan) override {
+    w_.plan_pids.push_back(plan.inputs.own_pid);
     ++w_.installs;
     if (w_.fail_install) return make_error("rules", "iptables-restore failed");
     return std::unique_ptr<platform::redirector>(std::make_unique<fake_rules>(w_));

@@ -115,6 +115,13 @@ PROXY_PORT=1083 write_config "$E2E_DIR/loop.toml"
 check "$E2E_DIR/loop.toml"
 expect 0 "udp associate *OK.*relay $IP_P:" "udp round trip *OK.*through the relay $IP_P:" "all checks passed"
 
+echo "a relay named 0.0.0.0 (unspecified, as many proxies answer) is the proxy's own host too"
+bg "$E2E_DIR/any.log" in_p python3 "$HERE/naive_socks.py" --ip "$IP_P" --port 1087 --relay-bnd 0.0.0.0
+wait_port in_p "$IP_P" 1087
+PROXY_PORT=1087 write_config "$E2E_DIR/any.toml"
+check "$E2E_DIR/any.toml"
+expect 0 "udp associate *OK.*relay $IP_P:" "udp round trip *OK.*through the relay $IP_P:" "all checks passed"
+
 echo "microsocks"
 start_microsocks
 MICROSOCKS_PID=$BG_PID

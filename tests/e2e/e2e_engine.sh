@@ -118,7 +118,7 @@ run_ok "$T" fork http "$IP_F" 8080 /
 grep -q "new processes reported by the OS" "$E2E_DIR/engine.log" || fail "no process events: $(grep -i 'flow owner' "$E2E_DIR/engine.log")"
 
 echo "IPv6 of a target is refused fast (never direct); non-targets' IPv6 goes direct"
-wait_port in_c "$IP6_F" 8086
+wait_port direct_run "$IP6_F" 8086  # bash is no target: its probes go direct
 v0=$(far_v6_peers)
 t0=$(date +%s%N)
 if in_c "$E2E_DIR/drovercurl" -sS --max-time 5 "http://[$IP6_F]:8086/" >/dev/null 2>&1; then fail "target IPv6 connection succeeded"; fi

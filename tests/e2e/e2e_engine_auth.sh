@@ -59,4 +59,5 @@ note "fetch through the naive proxy: $out, $ms ms"
 [ "$ms" -lt 1000 ] || fail "the fetch stalled ($ms ms)"
 [ "$(far_from_proxy)" -eq $((p0 + 1)) ] || fail "the far server did not see the proxy"
 stop_engine
+assert_no_target_leak
 echo "PASS"

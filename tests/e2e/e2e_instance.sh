@@ -236,4 +236,5 @@ note "status: $out"
 in_c "$DROVER" cleanup >/dev/null || fail "cleanup beside a squatter failed"
 [ -z "$(drover_leftovers)" ] || fail "rules left after cleanup"
 kill "$SQUAT" 2>/dev/null || true
+assert_no_target_leak
 echo "PASS"

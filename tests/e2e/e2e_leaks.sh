@@ -255,6 +255,36 @@ reconnect_total_cap = "60s"' write_config "$E2E_DIR/late.toml"
   assert_no_target_leak
 }
 
+case_proxy_name_unknown() {
+  echo "item 5: a proxy name that does not resolve (yet) at start: Reconnecting, not Failed; targets refused"
+  start_dante none
+  local t0 s=""
+  # The client namespace asks dnsmasq (its own resolv.conf, removed by
+  # end_case), which knows no such name: NXDOMAIN, as before the DNS record
+  # (or the network) is up.
+  mkdir -p "/etc/netns/$NS_C"
+  printf 'nameserver %s\n' "$IP_F" >"/etc/netns/$NS_C/resolv.conf"
+  echo proxy.not-yet.drover.test >>"$E2E_DIR/engine-dns-names"  # the engine's own queries
+  write_config "$E2E_DIR/name.toml"
+  sed -i 's/^host = .*/host = "proxy.not-yet.drover.test"/' "$E2E_DIR/name.toml"
+  start_engine "$E2E_DIR/name.toml"
+  t0=$(date +%s)
+  while [ $(( $(date +%s) - t0 )) -lt 10 ]; do
+    s=$(engine_field state 2>/dev/null || true)
+    [ "$s" = Reconnecting ] || [ "$s" = Failed ] && break
+    sleep 0.05
+  done
+  [ "$s" = Reconnecting ] || fail "the engine is '$s' with a proxy name that does not resolve (last_error: $(engine_field last_error))"
+  note "last_error: $(engine_field last_error)"
+  grep -q "proxy.not-yet.drover.test" <<<"$(engine_field last_error)" || fail "last_error does not name the proxy's host"
+  if in_c "$T" http "$IP_F" 8080 / >/dev/null 2>&1; then fail "a target fetched while the proxy was unknown"; fi
+  in_c "$T" udp "$IP_F" 7001 3 >/dev/null 2>&1 || true
+  sleep 0.5
+  field_is state Reconnecting
+  [ "$(dns_queries_from "$IP_C" proxy.not-yet.drover.test)" -ge 1 ] || fail "the engine never asked dnsmasq for the proxy"
+  assert_no_target_leak
+}
+
 case_oversized() {
   echo "item 8: one 65,500-byte datagram mid-flow is dropped and counted; the session stays"
   start_dante none
@@ -286,44 +316,72 @@ case_unreachable() {
   PROXY_EXTRA='tcp_connect_timeout = "3s"' write_config "$E2E_DIR/unreach.toml"
   active_engine "$E2E_DIR/unreach.toml"
   in_f iptables -w -A INPUT -p tcp --dport 7997 -j DROP
-  local out ms c0 i err
+  local out ms c0 i err f0 f1
   out=$(direct_run "$P" tcpprobe "$IP_F" 7999 3000)
   grep -q "^refused" <<<"$out" || fail "port 7999 on the far host is not closed: $out"
+  f0=$(engine_field flows_failed)
   out=$(in_c "$T" tcpprobe "$IP_F" 7999 12000)
   ms=$(sed -n 's/.* ms=\([0-9]*\).*/\1/p' <<<"$out")
   note "target to a closed port: $out; last_error: $(engine_field last_error)"
   grep -qE "^(reset|refused)" <<<"$out" || fail "the target did not get a reset: $out"
   [ "${ms:-99999}" -lt 1000 ] || fail "the reset took $ms ms"
   field_is state Active
+  [ "$(engine_field flows_failed)" -eq $((f0 + 1)) ] ||
+    fail "flows_failed went from $f0 to $(engine_field flows_failed) for one refused flow"
   out=$(in_c "$T" tcpprobe "$IP_F" 7997 12000)
   note "target to a port that drops SYNs: $out; last_error: $(engine_field last_error)"
   grep -qE "^(reset|refused|eof)" <<<"$out" || fail "the target was left hanging: $out"
   field_is state Active
   c0=$(dante_connects)
-  for i in $(seq 1 20); do in_c "$T" http "$IP_F" 8080 / >/dev/null || fail "good fetch $i failed"; done
-  [ "$(dante_connects)" -eq $((c0 + 20)) ] || fail "the 20 fetches did not all go through dante"
+  f1=$(engine_field flows_failed)
+  for i in $(seq 1 100); do in_c "$T" http "$IP_F" 8080 / >/dev/null || fail "good fetch $i failed"; done
+  [ "$(dante_connects)" -eq $((c0 + 100)) ] || fail "the 100 fetches did not all go through dante"
+  field_is flows_failed "$f1"
   err=$(engine_field last_error)
-  note "after 20 good fetches: last_error '$err'"
+  note "after 100 good fetches: last_error '$err'"
   if grep -qi "proxy did not answer in time" <<<"$err"; then fail "last_error blames the proxy: '$err'"; fi
   field_is state Active
   in_f iptables -w -D INPUT -p tcp --dport 7997 -j DROP
   assert_no_target_leak
 }
 
+case_slow_proxy() {
+  echo "item 11: a proxy taking 1.1 s per reply: the engine is Active with the default timeouts and a target fetches through it; a configured 1 s is honoured (Reconnecting, the greeting named)"
+  case_bg "$E2E_DIR/slow-socks.log" in_p python3 "$HERE/naive_socks.py" --ip "$IP_P" --port 1082 --delay 1.1
+  wait_port in_p "$IP_P" 1082
+  PROXY_PORT=1082 write_config "$E2E_DIR/slow.toml"
+  active_engine "$E2E_DIR/slow.toml"
+  local out p0 t0 ms
+  p0=$(far_from_proxy); t0=$(date +%s%N)
+  out=$(in_c "$T" http "$IP_F" 8080 / 2>&1) || fail "a target fetch through the slow proxy failed: $out"
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  note "fetch through the slow proxy: $ms ms"
+  [ "$(far_from_proxy)" -eq $((p0 + 1)) ] || fail "the fetch did not come from the proxy"
+  [ "$ms" -ge 2000 ] || fail "the fetch took $ms ms: the proxy's delay was not in its way"
+  field_is state Active
+  stop_engine
+  PROXY_PORT=1082 PROXY_EXTRA='tcp_connect_timeout = "1s"' write_config "$E2E_DIR/slow-1s.toml"
+  start_engine "$E2E_DIR/slow-1s.toml"
+  wait_state Reconnecting 10
+  grep -qi "1000 ms" <<<"$(engine_field last_error)" || fail "last_error does not name the 1 s budget: $(engine_field last_error)"
+  if in_c "$T" http "$IP_F" 8080 / >/dev/null 2>&1; then fail "a target fetched while the proxy was unreachable"; fi
+  assert_no_target_leak
+}
+
 case_burst() {
-  echo "item 10: 200 datagrams at once as a flow starts, through a proxy 150 ms away: all arrive"
+  echo "item 10: 256 datagrams (the least the queue must hold) at once as a flow starts, through a proxy 150 ms away: all arrive"
   start_dante none 1080
   start_slow_forwarder 1081 1080 150
   PROXY_PORT=1081 write_config "$E2E_DIR/burst.toml"
   active_engine "$E2E_DIR/burst.toml"
   local m out d0
-  out=$(direct_run "$P" udpburst "$IP_F" 7001 200 64) || fail "non-target burst: $out"
+  out=$(direct_run "$P" udpburst "$IP_F" 7001 256 64) || fail "non-target burst: $out"
   d0=$(engine_field udp_dropped)
   m=$(far_mark)
-  out=$(in_c "$T" udpburst "$IP_F" 7001 200 64) || fail "target burst: $out (udp_dropped $d0 -> $(engine_field udp_dropped))"
-  note "droverclient udpburst 200: $out"
-  [ "$(far_udp_since "$m" "$IP_P" 7001 | count_lines)" -eq 200 ] ||
-    fail "the far server saw $(far_udp_since "$m" "$IP_P" 7001 | count_lines) of 200 from the proxy"
+  out=$(in_c "$T" udpburst "$IP_F" 7001 256 64) || fail "target burst: $out (udp_dropped $d0 -> $(engine_field udp_dropped))"
+  note "droverclient udpburst 256: $out"
+  [ "$(far_udp_since "$m" "$IP_P" 7001 | count_lines)" -eq 256 ] ||
+    fail "the far server saw $(far_udp_since "$m" "$IP_P" 7001 | count_lines) of 256 from the proxy"
   field_is udp_dropped "$d0"
   assert_no_target_leak
 }
@@ -332,6 +390,7 @@ case_burst() {
 end_case() {
   local p
   touch "$E2E_DIR/late.stop"
+  rm -rf "/etc/netns/${NS_C:?}"
   if [ -f "$E2E_DIR/case-pids" ]; then
     for p in $(cat "$E2E_DIR/case-pids"); do kill "$p" 2>/dev/null || true; done
     rm -f "$E2E_DIR/case-pids"
@@ -465,7 +524,7 @@ DANTE
   assert_no_target_leak
 }
 
-CASES=${LEAK_CASES:-quic_first dns_padded tfo ipv6_udp unconnected unconnected_apps tcp_only late_proxy oversized unreachable burst udp_no_reply introduced opened_before ipv6_proxy}
+CASES=${LEAK_CASES:-quic_first dns_padded tfo ipv6_udp unconnected unconnected_apps tcp_only late_proxy proxy_name_unknown oversized unreachable slow_proxy burst udp_no_reply introduced opened_before ipv6_proxy}
 FAILED=()
 for c in $CASES; do
   leak_mark

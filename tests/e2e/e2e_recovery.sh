@@ -183,4 +183,5 @@ fetch || fail "no flow works once the others closed"
 if grep -q "unhandled exception" "$E2E_DIR/engine.log"; then fail "an exception escaped: $(grep unhandled "$E2E_DIR/engine.log")"; fi
 stop_engine
 [ -z "$(drover_leftovers)" ] || fail "rules left behind"
+assert_no_target_leak
 echo "PASS"

@@ -46,8 +46,13 @@ class Http(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def do_GET(self):
+    # Every connection, as it is accepted: one that never sends a request
+    # (or is cut before it) still shows who made it.
+    def setup(self):
         log_peer(self.client_address)
+        super().setup()
+
+    def do_GET(self):
         if self.path.startswith("/bytes/"):
             try:
                 n = int(self.path[len("/bytes/"):])

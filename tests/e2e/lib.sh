@@ -40,6 +40,8 @@ e2e_cleanup() {
     # Anything still running inside goes with its namespace.
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
+    # A test's own resolv.conf for it (ip netns exec bind-mounts /etc/netns/NAME/*).
+    [ -n "$ns" ] && rm -rf "/etc/netns/$ns"
   done
   if [ "${E2E_KEEP:-0}" != 1 ]; then rm -rf "$E2E_DIR"; fi
   return $rc
@@ -252,16 +254,19 @@ direct_run() {
 
 # Every line in the far server's log and dnsmasq's query log that came
 # from the client host (198.18.0.1 or fd77::1) and was not made while a
-# direct_run command ran: a target's traffic that bypassed the proxy.
+# direct_run command ran (nor is Drover's own lookup of a name listed in
+# $E2E_DIR/engine-dns-names): a target's traffic that bypassed the proxy.
 # Only lines past LEAK_FAR_FROM / LEAK_DNS_FROM (line counts, default 0:
 # the whole run) are looked at.
 target_leaks() {
   python3 - "$E2E_DIR/far-peers.log" "$E2E_DIR/dnsmasq.log" "$E2E_DIR/direct-ranges" "$IP_C" "$IP6_C" \
-    "${LEAK_FAR_FROM:-0}" "${LEAK_DNS_FROM:-0}" <<'PY'
+    "${LEAK_FAR_FROM:-0}" "${LEAK_DNS_FROM:-0}" "$E2E_DIR/engine-dns-names" <<'PY'
 import os, sys
 far, dns, ranges, ip4, ip6 = sys.argv[1:6]
 far_from, dns_from = int(sys.argv[6]), int(sys.argv[7])
 clients = {ip4, ip6, "::ffff:" + ip4}
+# Names Drover itself looks up (a proxy given by name): its own queries.
+engine_names = set(open(sys.argv[8]).read().split()) if os.path.exists(sys.argv[8]) else set()
 allowed_far, allowed_dns = [], []
 if os.path.exists(ranges):
     for line in open(ranges):
@@ -278,8 +283,8 @@ if os.path.exists(far):
 if os.path.exists(dns):
     for n, line in enumerate(open(dns), 1):
         f = line.split()
-        if (n > dns_from and len(f) >= 2 and f[-2] == "from" and f[-1] in clients and "query[" in line
-                and not allowed(n, allowed_dns)):
+        if (n > dns_from and len(f) >= 4 and f[-2] == "from" and f[-1] in clients and "query[" in line
+                and f[-3] not in engine_names and not allowed(n, allowed_dns)):
             print(f"dnsmasq, line {n}: {line.strip()}")
 PY
 }

@@ -25,25 +25,15 @@
 #include <vector>
 
 #include "platform/control_socket.hpp"
+#include "tests/platform/control_channel_cases.hpp"
 
 namespace {
 
-using namespace std::chrono_literals;
+using namespace control_cases;
 using drover::platform::control_peer_allowed;
-using drover::platform::control_request;
-using drover::platform::control_server;
-using drover::platform::control_watch;
-using clock_type = std::chrono::steady_clock;
 
-const std::string status_line = R"({"state":"Idle"})";
 const std::string denied_line =
     R"({"error":"permission denied: use sudo, or add yourself to the drover group","code":"permission_denied"})";
-const std::string too_many_line = R"j({"error":"too many control clients (64)"})j";
-const std::string too_long_line = R"j({"error":"request too long (limit 64 KB)"})j";
-
-long ms_since(clock_type::time_point t0) {
-  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0).count());
-}
 
 int open_fds() {
   int n = 0;
@@ -51,24 +41,8 @@ int open_fds() {
   return n;
 }
 
-// The answer, or the error as "<code: message>".
-std::string ask(const std::string& path, const std::string& request, int timeout_ms = 1000) {
-  auto r = control_request(path, request, timeout_ms);
-  return r ? *r : "<" + r.err().code + ": " + r.err().message + ">";
-}
-
-// Polls `pred` every 10 ms for at most `limit`.
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
-  auto until = clock_type::now() + limit;
-  while (!pred()) {
-    if (clock_type::now() > until) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
 // A client speaking the protocol by hand, to do what control_request won't.
-class raw_client {
+class raw_client : public line_client<raw_client> {
  public:
   explicit raw_client(const std::string& path) : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
     sockaddr_un sa{};
@@ -97,33 +71,11 @@ class raw_client {
     }
     return true;
   }
-  /// One line within `timeout_ms`; nothing on timeout or end of stream.
-  std::optional<std::string> line(int timeout_ms) {
-    auto t0 = clock_type::now();
-    while (buf_.find('\n') == std::string::npos) {
-      if (!wait_readable(timeout_ms - ms_since(t0))) return std::nullopt;
-      char chunk[65536];
-      ssize_t n = ::read(fd_, chunk, sizeof chunk);
-      if (n <= 0) return std::nullopt;
-      buf_.append(chunk, static_cast<size_t>(n));
-    }
-    auto nl = buf_.find('\n');
-    std::string l = buf_.substr(0, nl);
-    buf_.erase(0, nl + 1);
-    return l;
-  }
-  /// Reads and discards until the server closes; the bytes read, or -1 if it
-  /// did not close within `timeout_ms`.
-  long drain_to_eof(int timeout_ms) {
-    auto t0 = clock_type::now();
-    long total = 0;
-    while (wait_readable(timeout_ms - ms_since(t0))) {
-      char chunk[65536];
-      ssize_t n = ::read(fd_, chunk, sizeof chunk);
-      if (n <= 0) return total;
-      total += n;
-    }
-    return -1;
+  /// For line_client: -1 on timeout, 0 at the end (or an error), else the bytes read.
+  long read_some(char* p, size_t len, long ms) {
+    if (!wait_readable(ms)) return -1;
+    ssize_t n = ::read(fd_, p, len);
+    return n <= 0 ? 0 : static_cast<long>(n);
   }
 
  private:
@@ -134,7 +86,6 @@ class raw_client {
   }
   int fd_;
   int error_ = 0;
-  std::string buf_;
 };
 
 // Runs `body` in a child that is another user (no capabilities left) and
@@ -184,8 +135,13 @@ std::string probe_as_child(const std::string& path) {
   return raw + "\n" + (r ? "ok:" + *r : r.err().code + ":" + r.err().message);
 }
 
-class ControlSocket : public ::testing::Test {
+class ControlSocket : public control_channel_test {
  protected:
+  using client = raw_client;
+  // This test runs as root, who has a few slots beyond the 64.
+  static constexpr size_t slots = drover::platform::control_max_clients + drover::platform::control_root_reserve;
+  static constexpr long quick_ms = 200;
+
   void SetUp() override {
     char tmpl[] = "/tmp/drover-ctl-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
@@ -193,48 +149,18 @@ class ControlSocket : public ::testing::Test {
     path_ = dir_ + "/control.sock";
   }
   void TearDown() override {
-    server_.stop();  // first: no handler runs after this
-    for (auto& t : workers_) t.join();
-    held_.clear();
+    control_channel_test::TearDown();
     std::filesystem::remove_all(dir_);
   }
   void start(const std::string& group = "drover") {
     auto st = server_.listen(path_, group);
     ASSERT_TRUE(st.ok()) << st.err().message;
-    server_.serve([this](const std::string& req, control_server::reply_fn reply) { handle(req, std::move(reply)); });
-  }
-  void handle(const std::string& req, control_server::reply_fn reply) {
-    ++calls_;
-    std::lock_guard<std::mutex> g(mu_);
-    if (req == "status") {
-      reply(status_line);
-    } else if (req == "slow") {  // answered from another thread, a second later
-      workers_.emplace_back([reply] {
-        std::this_thread::sleep_for(1s);
-        reply("done");
-      });
-    } else if (req == "hold") {
-      held_.push_back(std::move(reply));
-    } else if (req == "drop") {
-      // never answered: the server must answer for it
-    } else if (!req.empty() && req[0] == 'x') {
-      reply(std::to_string(req.size()));
-    } else {
-      reply(R"({"error":"unknown request"})");
-    }
-  }
-  size_t held() {
-    std::lock_guard<std::mutex> g(mu_);
-    return held_.size();
+    serve();
   }
 
-  std::string dir_, path_;
-  control_server server_;
-  std::atomic<int> calls_{0};
-  std::mutex mu_;
-  std::vector<std::thread> workers_;
-  std::vector<control_server::reply_fn> held_;
+  std::string dir_;
 };
+INSTANTIATE_TYPED_TEST_SUITE_P(UnixSocket, control_channel, ControlSocket);
 
 TEST(ControlPeer, AllowedIsRootOrAMemberOfTheDroverGroup) {
   struct row {
@@ -293,40 +219,6 @@ TEST_F(ControlSocket, SilentClientIsClosedAfterTwoSeconds) {
   EXPECT_EQ(calls_, 0);
 }
 
-TEST_F(ControlSocket, SixtyFifthClientIsRefusedWhile64AreHeld) {
-  start();
-  std::vector<std::unique_ptr<raw_client>> held;
-  // This test runs as root, who has a few slots beyond the 64: fill those too.
-  for (size_t i = 0; i < drover::platform::control_max_clients + drover::platform::control_root_reserve; ++i) {
-    held.push_back(std::make_unique<raw_client>(path_));
-    ASSERT_TRUE(held.back()->ok());
-    ASSERT_TRUE(held.back()->send("watch\n"));
-    ASSERT_EQ(held.back()->line(1000), status_line) << "watcher " << i;
-  }
-  auto r = control_request(path_, "status", 1000);
-  ASSERT_TRUE(r.ok()) << r.err().message;
-  EXPECT_EQ(*r, too_many_line);
-  held.pop_back();  // a slot frees as soon as its client goes
-  EXPECT_TRUE(eventually([&] { return ask(path_, "status") == status_line; }, 1000ms));
-}
-
-TEST_F(ControlSocket, RequestOver64KBIsRefused) {
-  start();
-  auto r = control_request(path_, std::string(64 * 1024, 'x'), 2000);  // exactly the limit
-  ASSERT_TRUE(r.ok()) << r.err().message;
-  EXPECT_EQ(*r, "65536");
-  r = control_request(path_, std::string(64 * 1024 + 1, 'x'), 2000);
-  ASSERT_TRUE(r.ok()) << r.err().message;
-  EXPECT_EQ(*r, too_long_line);
-  // Without a newline at all: refused as soon as it passes the limit.
-  raw_client c(path_);
-  ASSERT_TRUE(c.send(std::string(70000, 'x')));
-  auto t0 = clock_type::now();
-  EXPECT_EQ(c.line(1000), too_long_line);
-  EXPECT_LT(ms_since(t0), 500);
-  EXPECT_EQ(calls_, 1);
-}
-
 TEST_F(ControlSocket, VanishedWatchersReleaseTheirDescriptorsAtOnce) {
   start();
   const int baseline = open_fds();
@@ -343,61 +235,6 @@ TEST_F(ControlSocket, VanishedWatchersReleaseTheirDescriptorsAtOnce) {
         << "round " << round << ": " << open_fds() - baseline << " descriptors still open";
   }
   EXPECT_EQ(open_fds(), baseline);
-}
-
-TEST_F(ControlSocket, WatcherGetsPublishedLines) {
-  start();
-  std::mutex mu;
-  std::vector<std::string> lines;
-  std::promise<void> first, done;
-  std::thread watch([&] {
-    auto st = control_watch(path_, [&](const std::string& l) {
-      std::lock_guard<std::mutex> g(mu);
-      lines.push_back(l);
-      if (lines.size() == 1) first.set_value();
-      return lines.size() < 3;
-    });
-    EXPECT_TRUE(st.ok());
-    done.set_value();
-  });
-  bool got_first = first.get_future().wait_for(2s) == std::future_status::ready;
-  EXPECT_TRUE(got_first);
-  std::thread([&] { server_.publish(R"({"n":1})"); }).join();  // from any thread
-  server_.publish(R"({"n":2})");
-  if (done.get_future().wait_for(2s) != std::future_status::ready) server_.stop();  // unblocks the watcher
-  watch.join();
-  EXPECT_EQ(lines, (std::vector<std::string>{status_line, R"({"n":1})", R"({"n":2})"}));
-}
-
-TEST_F(ControlSocket, WatcherThatDoesNotReadIsDropped) {
-  start();
-  raw_client w(path_);
-  ASSERT_TRUE(w.send("watch\n"));
-  ASSERT_EQ(w.line(1000), status_line);
-  const std::string big(16 * 1024, 'p');
-  for (int i = 0; i < 64; ++i) server_.publish(big);  // 1 MB it does not read
-  std::this_thread::sleep_for(300ms);
-  long got = w.drain_to_eof(3000);
-  EXPECT_GE(got, 0) << "still connected";
-  EXPECT_LT(got, 64 * (16 * 1024 + 1));
-  EXPECT_EQ(ask(path_, "status"), status_line);
-}
-
-TEST_F(ControlSocket, AsyncReplyFromAnotherThreadArrives) {
-  start();
-  auto slow = std::async(std::launch::async, [&] {
-    auto t0 = clock_type::now();
-    auto answer = ask(path_, "slow", 3000);
-    return std::make_pair(answer, ms_since(t0));
-  });
-  std::this_thread::sleep_for(100ms);
-  auto t = clock_type::now();
-  EXPECT_EQ(ask(path_, "status"), status_line);  // not behind the slow one
-  EXPECT_LT(ms_since(t), 200);
-  auto [answer, ms] = slow.get();
-  EXPECT_EQ(answer, "done");
-  EXPECT_GE(ms, 900);
-  EXPECT_LT(ms, 2000);
 }
 
 TEST_F(ControlSocket, LateMissingAndHalfClosedReplies) {

@@ -9,8 +9,11 @@
 
 #include "platform/autostart.hpp"
 #include "platform/process_table.hpp"
+#include "platform/windows/win_handle.hpp"
 
 namespace {
+
+using drover::platform::win::to_wide;
 
 using namespace drover::platform;
 
@@ -53,13 +56,6 @@ raw_value approved(BYTE first) {
   raw_value v{REG_BINARY, std::vector<BYTE>(12, 0)};
   v.data[0] = first;
   return v;
-}
-
-std::wstring wide(const std::string& s) {
-  std::wstring w(s.size(), L'\0');
-  w.resize(static_cast<size_t>(
-      MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), w.data(), static_cast<int>(w.size()))));
-  return w;
 }
 
 std::string upper(std::string s) {
@@ -128,7 +124,7 @@ TEST_F(Autostart, RefreshLeavesAnotherCopyThatExists) {
   std::string sleeper = own_executable_path();
   sleeper = sleeper.substr(0, sleeper.find_last_of('\\')) + "\\drover_win_sleeper.exe";
   std::string command = "\"" + sleeper + "\" run";
-  write_value(run_key, L"Drover", text(wide(command)));
+  write_value(run_key, L"Drover", text(to_wide(command)));
   ASSERT_TRUE(state().stale);
   ASSERT_TRUE(autostart_refresh().ok());
   EXPECT_EQ(state().command, command);
@@ -141,15 +137,15 @@ TEST_F(Autostart, UnquotedOtherPathIsStale) {
 
 TEST_F(Autostart, PathsCompareWithoutCase) {
   std::string shouted = "\"" + upper(own_executable_path()) + "\" run";
-  write_value(run_key, L"Drover", text(wide(shouted)));
+  write_value(run_key, L"Drover", text(to_wide(shouted)));
   EXPECT_FALSE(state().stale) << shouted;
 }
 
 TEST_F(Autostart, ExpandsEnvironmentVariables) {
   std::string path = own_executable_path();
   auto slash = path.find_last_of('\\');
-  SetEnvironmentVariableW(L"DROVER_TEST_DIR", wide(path.substr(0, slash)).c_str());
-  raw_value v = text(L"\"%DROVER_TEST_DIR%" + wide(path.substr(slash)) + L"\" run");
+  SetEnvironmentVariableW(L"DROVER_TEST_DIR", to_wide(path.substr(0, slash)).c_str());
+  raw_value v = text(L"\"%DROVER_TEST_DIR%" + to_wide(path.substr(slash)) + L"\" run");
   v.type = REG_EXPAND_SZ;
   write_value(run_key, L"Drover", v);
   auto s = state();

@@ -17,9 +17,15 @@
 
 #include "platform/elevation.hpp"
 #include "platform/windows/command_line.hpp"
+#include "platform/windows/dir_security.hpp"
 #include "platform/windows/machine.hpp"
+#include "platform/windows/win_handle.hpp"
 
 namespace {
+
+using drover::platform::win::to_utf8;
+using drover::platform::win::to_wide;
+using drover::platform::win::under_wine;
 
 using namespace std::chrono_literals;
 using drover::platform::win::join_arguments;
@@ -27,26 +33,12 @@ using drover::platform::win::quote_argument;
 
 const std::string marker_flag = "--drover-marker=";
 
-std::string utf8(const wchar_t* w) {
-  int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, nullptr, 0, nullptr, nullptr);
-  std::string s(static_cast<size_t>(n > 0 ? n - 1 : 0), '\0');
-  if (n > 1) WideCharToMultiByte(CP_UTF8, 0, w, -1, s.data(), n, nullptr, nullptr);
-  return s;
-}
-
-std::wstring wide(const std::string& s) {
-  std::wstring w(s.size(), L'\0');
-  w.resize(static_cast<size_t>(
-      MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), w.data(), static_cast<int>(w.size()))));
-  return w;
-}
-
 // What CommandLineToArgvW (the C runtime's rules) makes of a command line.
 std::vector<std::string> split(const std::wstring& command_line) {
   int argc = 0;
   wchar_t** argv = CommandLineToArgvW(command_line.c_str(), &argc);
   std::vector<std::string> out;
-  for (int i = 0; argv && i < argc; ++i) out.push_back(utf8(argv[i]));
+  for (int i = 0; argv && i < argc; ++i) out.push_back(to_utf8(argv[i]));
   LocalFree(argv);
   return out;
 }
@@ -66,8 +58,6 @@ const std::vector<std::string> awkward_args = {
     "C:\\Program Files\\Drover\\",
     "end\\\\\"",
 };
-
-bool under_wine() { return GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") != nullptr; }
 
 TEST(Elevation, MachineIsSupportedHere) {
   auto st = drover::platform::check_machine();
@@ -96,11 +86,11 @@ TEST(Elevation, QuotesAsTheRuntimeSplits) {
   EXPECT_EQ(quote_argument("C:\\dir\\"), "C:\\dir\\");  // no blank: backslashes stay literal
   EXPECT_EQ(quote_argument("C:\\my dir\\"), "\"C:\\my dir\\\\\"");
   for (const auto& a : awkward_args) {
-    auto back = split(L"prog.exe " + wide(join_arguments({a})));
+    auto back = split(L"prog.exe " + to_wide(join_arguments({a})));
     ASSERT_EQ(back.size(), 2u) << a;
     EXPECT_EQ(back[1], a);
   }
-  auto back = split(L"prog.exe " + wide(join_arguments(awkward_args)));
+  auto back = split(L"prog.exe " + to_wide(join_arguments(awkward_args)));
   ASSERT_EQ(back.size(), awkward_args.size() + 1);
   EXPECT_EQ(std::vector<std::string>(back.begin() + 1, back.end()), awkward_args);
 }
@@ -121,20 +111,20 @@ TEST(Elevation, RelaunchChild) {
   while (i < args.size() && args[i].rfind(marker_flag, 0) != 0) ++i;
   if (i == args.size()) GTEST_SKIP() << "started by RelaunchPassesArgumentsIntact only";
   std::string path = args[i].substr(marker_flag.size());
-  std::ofstream(wide(path + ".tmp").c_str(), std::ios::binary) << [&] {
+  std::ofstream(to_wide(path + ".tmp").c_str(), std::ios::binary) << [&] {
     std::string s;
     for (size_t j = i + 1; j < args.size(); ++j) s += args[j] + "\n";
     return s;
   }();
-  MoveFileW(wide(path + ".tmp").c_str(), wide(path).c_str());  // appears complete
+  MoveFileW(to_wide(path + ".tmp").c_str(), to_wide(path).c_str());  // appears complete
 }
 
 TEST(Elevation, RelaunchPassesArgumentsIntact) {
   if (!under_wine() && !drover::platform::is_elevated()) GTEST_SKIP() << "would show a UAC prompt";
   wchar_t tmp[MAX_PATH];
   GetTempPathW(MAX_PATH, tmp);
-  std::string marker = utf8(tmp) + "drover-relaunch-" + std::to_string(GetCurrentProcessId()) + ".txt";
-  DeleteFileW(wide(marker).c_str());
+  std::string marker = to_utf8(tmp) + "drover-relaunch-" + std::to_string(GetCurrentProcessId()) + ".txt";
+  DeleteFileW(to_wide(marker).c_str());
   std::vector<std::string> args = {"--gtest_filter=Elevation.RelaunchChild", marker_flag + marker};
   args.insert(args.end(), awkward_args.begin(), awkward_args.end());
   auto st = drover::platform::relaunch_elevated(args);
@@ -143,10 +133,10 @@ TEST(Elevation, RelaunchPassesArgumentsIntact) {
   std::string got;
   for (int i = 0; i < 500 && got.empty(); ++i) {
     std::this_thread::sleep_for(20ms);
-    std::ifstream f(wide(marker).c_str(), std::ios::binary);
+    std::ifstream f(to_wide(marker).c_str(), std::ios::binary);
     got.assign(std::istreambuf_iterator<char>(f), {});
   }
-  DeleteFileW(wide(marker).c_str());
+  DeleteFileW(to_wide(marker).c_str());
   std::string want;
   for (const auto& a : awkward_args) want += a + "\n";
   EXPECT_EQ(got, want);

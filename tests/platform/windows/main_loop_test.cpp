@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <windows.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
 
 #include "platform/main_loop.hpp"
+#include "tests/platform/windows/loop_window.hpp"
 
 namespace {
 
@@ -36,13 +38,6 @@ std::vector<os_request> run_until_stop(int tick_ms, F on_first_tick) {
       },
       tick_ms);
   return seen;
-}
-
-// Top-level where a desktop exists, message-only where none does (Wine
-// without a display).
-HWND loop_window() {
-  HWND w = FindWindowW(L"DroverMainWindow", nullptr);
-  return w ? w : FindWindowExW(HWND_MESSAGE, nullptr, L"DroverMainWindow", nullptr);
 }
 
 TEST(MainLoop, RequestPostedBeforeTheLoopIsNotLost) {
@@ -136,6 +131,39 @@ TEST(MainLoop, SessionEndMeansStop) {
   SKIP_WITHOUT_WINDOW(w);
   EXPECT_EQ(answer, TRUE);
   EXPECT_EQ(seen, std::vector<os_request>{os_request::stop});
+}
+
+// The system may end the process once WM_ENDSESSION is answered: the stop
+// must have run by then, inside the message, and the loop ends after it.
+TEST(MainLoop, SessionEndRunsTheStopBeforeItIsAnswered) {
+  std::thread system;
+  std::atomic<bool> stop_ran{false}, ran_before_answer{false};
+  HWND w = nullptr;
+  int stops = 0;
+  auto t0 = clock_type::now();
+  run_main_loop(
+      [&](os_request r) {
+        if (r == os_request::stop) {
+          ++stops;
+          std::this_thread::sleep_for(200ms);  // a shutdown that takes a while
+          stop_ran = true;
+          return false;
+        }
+        if (r == os_request::none && !system.joinable()) {
+          w = loop_window();
+          system = std::thread([&] {
+            SendMessageW(w, WM_ENDSESSION, TRUE, 0);
+            ran_before_answer = stop_ran.load();
+          });
+        }
+        return clock_type::now() - t0 < 3s;
+      },
+      20);
+  system.join();
+  SKIP_WITHOUT_WINDOW(w);
+  EXPECT_TRUE(ran_before_answer);
+  EXPECT_EQ(stops, 1);
+  EXPECT_LT(clock_type::now() - t0, 2s);
 }
 
 TEST(MainLoop, TheWindowIsGoneAfterTheLoop) { EXPECT_EQ(loop_window(), nullptr); }

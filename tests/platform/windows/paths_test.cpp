@@ -6,23 +6,29 @@
 #include <windows.h>
 
 #include <aclapi.h>  // after windows.h, whose types these use
+#include <knownfolders.h>
 #include <sddl.h>
+#include <shlobj.h>
 #include <winioctl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "platform/windows/dir_security.hpp"
 #include "platform/windows/install_id.hpp"
+#include "platform/windows/user_sid.hpp"
+#include "platform/windows/win_handle.hpp"
 
 namespace fs = std::filesystem;
 using namespace drover::platform;
 
 namespace {
 
-std::wstring wide(const std::string& s) { return fs::u8path(s).wstring(); }
+using drover::platform::win::to_wide;
 
 std::wstring env_value(const wchar_t* name, bool& set) {
   wchar_t buf[32768];
@@ -65,8 +71,8 @@ class paths_test : public ::testing::Test {
 // The SDDL of a directory's DACL, for messages and checks.
 std::string dacl_of(const std::string& dir) {
   PSECURITY_DESCRIPTOR sd = nullptr;
-  if (::GetNamedSecurityInfoW(wide(dir).c_str(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, nullptr, nullptr, nullptr,
-                              nullptr, &sd) != ERROR_SUCCESS)
+  if (::GetNamedSecurityInfoW(to_wide(dir).c_str(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, nullptr, nullptr,
+                              nullptr, nullptr, &sd) != ERROR_SUCCESS)
     return "?";
   wchar_t* text = nullptr;
   ::ConvertSecurityDescriptorToStringSecurityDescriptorW(sd, SDDL_REVISION_1, DACL_SECURITY_INFORMATION, &text,
@@ -83,19 +89,19 @@ bool set_dacl(const std::string& dir, const wchar_t* sddl) {
   BOOL present = FALSE, defaulted = FALSE;
   PACL dacl = nullptr;
   ::GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted);
-  DWORD rc = ::SetNamedSecurityInfoW(const_cast<wchar_t*>(wide(dir).c_str()), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
-                                     nullptr, nullptr, dacl, nullptr);
+  DWORD rc = ::SetNamedSecurityInfoW(const_cast<wchar_t*>(to_wide(dir).c_str()), SE_FILE_OBJECT,
+                                     DACL_SECURITY_INFORMATION, nullptr, nullptr, dacl, nullptr);
   ::LocalFree(sd);
   return rc == ERROR_SUCCESS;
 }
 
 // A junction made by hand: FSCTL_SET_REPARSE_POINT with a mount-point buffer.
 bool make_junction(const std::string& link, const std::string& target) {
-  if (!::CreateDirectoryW(wide(link).c_str(), nullptr)) return false;
-  HANDLE h = ::CreateFileW(wide(link).c_str(), GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+  if (!::CreateDirectoryW(to_wide(link).c_str(), nullptr)) return false;
+  HANDLE h = ::CreateFileW(to_wide(link).c_str(), GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
                            FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
   if (h == INVALID_HANDLE_VALUE) return false;
-  std::wstring sub = L"\\??\\" + wide(target), print = wide(target);
+  std::wstring sub = L"\\??\\" + to_wide(target), print = to_wide(target);
   std::vector<char> buf(16 + (sub.size() + print.size() + 2) * 2);
   auto* w = reinterpret_cast<USHORT*>(buf.data());
   *reinterpret_cast<ULONG*>(buf.data()) = IO_REPARSE_TAG_MOUNT_POINT;
@@ -110,11 +116,11 @@ bool make_junction(const std::string& link, const std::string& target) {
   BOOL ok = ::DeviceIoControl(h, FSCTL_SET_REPARSE_POINT, buf.data(), static_cast<DWORD>(buf.size()), nullptr, 0, &n,
                               nullptr);
   ::CloseHandle(h);
-  return ok && (::GetFileAttributesW(wide(link).c_str()) & FILE_ATTRIBUTE_REPARSE_POINT);
+  return ok && (::GetFileAttributesW(to_wide(link).c_str()) & FILE_ATTRIBUTE_REPARSE_POINT);
 }
 
 bool is_dir(const std::string& p) {
-  DWORD a = ::GetFileAttributesW(wide(p).c_str());
+  DWORD a = ::GetFileAttributesW(to_wide(p).c_str());
   return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
 }
 
@@ -166,7 +172,7 @@ TEST_F(paths_test, MissingParentIsNamed) {
 
 TEST_F(paths_test, FileInPlaceOfTheDirectoryIsRefused) {
   auto dir = at("programdata\\Drover");
-  HANDLE h = ::CreateFileW(wide(dir).c_str(), GENERIC_WRITE, 0, nullptr, CREATE_NEW, 0, nullptr);
+  HANDLE h = ::CreateFileW(to_wide(dir).c_str(), GENERIC_WRITE, 0, nullptr, CREATE_NEW, 0, nullptr);
   ASSERT_NE(h, INVALID_HANDLE_VALUE);
   ::CloseHandle(h);
   auto st = state_dir();
@@ -178,7 +184,7 @@ TEST_F(paths_test, FileInPlaceOfTheDirectoryIsRefused) {
 TEST_F(paths_test, DirectoryOthersMayWriteIsRefused) {
   // What another user's planted %PROGRAMDATA%\Drover looks like when it lets us in.
   auto dir = at("programdata\\Drover");
-  ASSERT_TRUE(::CreateDirectoryW(wide(dir).c_str(), nullptr));
+  ASSERT_TRUE(::CreateDirectoryW(to_wide(dir).c_str(), nullptr));
   ASSERT_TRUE(set_dacl(dir, L"D:P(A;OICI;FA;;;WD)(A;OICI;FA;;;SY)"));
   auto st = state_dir();
   ASSERT_FALSE(st) << dacl_of(dir);
@@ -190,14 +196,14 @@ TEST_F(paths_test, DirectoryOthersMayWriteIsRefused) {
 
 TEST_F(paths_test, DirectoryOwnedBySomeoneElseIsRefused) {
   auto dir = at("programdata\\Drover");
-  ASSERT_TRUE(::CreateDirectoryW(wide(dir).c_str(), nullptr));
+  ASSERT_TRUE(::CreateDirectoryW(to_wide(dir).c_str(), nullptr));
   PSID other = nullptr;
   ASSERT_TRUE(::ConvertStringSidToSidW(L"S-1-5-21-1111-2222-3333-1001", &other));
-  DWORD rc = ::SetNamedSecurityInfoW(const_cast<wchar_t*>(wide(dir).c_str()), SE_FILE_OBJECT,
+  DWORD rc = ::SetNamedSecurityInfoW(const_cast<wchar_t*>(to_wide(dir).c_str()), SE_FILE_OBJECT,
                                      OWNER_SECURITY_INFORMATION, other, nullptr, nullptr, nullptr);
   PSID owner = nullptr;
   PSECURITY_DESCRIPTOR sd = nullptr;
-  ::GetNamedSecurityInfoW(wide(dir).c_str(), SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, nullptr, nullptr,
+  ::GetNamedSecurityInfoW(to_wide(dir).c_str(), SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, nullptr, nullptr,
                           nullptr, &sd);
   bool foreign = rc == ERROR_SUCCESS && owner && ::EqualSid(owner, other);
   ::LocalFree(sd);
@@ -212,13 +218,78 @@ TEST_F(paths_test, DirectoryOwnedBySomeoneElseIsRefused) {
 
 TEST_F(paths_test, JunctionIsRefused) {
   auto target = at("elsewhere");
-  ASSERT_TRUE(::CreateDirectoryW(wide(target).c_str(), nullptr));
+  ASSERT_TRUE(::CreateDirectoryW(to_wide(target).c_str(), nullptr));
   auto dir = at("programdata\\Drover");
   if (!make_junction(dir, target))
     GTEST_SKIP() << "cannot make a junction here (Wine 8: FSCTL_SET_REPARSE_POINT fails with ERROR_INVALID_FUNCTION)";
   auto st = state_dir();
   ASSERT_FALSE(st);
   EXPECT_EQ(st.err().message, "refusing " + dir + ": it is a junction or symbolic link (remove it)");
+}
+
+// The rule for the engine's folder, with made-up access lists: on Windows
+// only Administrators and SYSTEM may own or change it (Wine cannot show
+// this: it keeps neither owners nor access lists).
+namespace dir_rule {
+using drover::platform::win::allowed_ace;
+using drover::platform::win::judge_dir_security;
+const std::string user = "S-1-5-21-1111-2222-3333-1001", ba = "S-1-5-32-544", sy = "S-1-5-18", everyone = "S-1-1-0";
+const std::vector<std::string> elevated_only{ba, sy};
+constexpr std::uint32_t full = FILE_ALL_ACCESS, read_execute = 0x1200a9;
+
+TEST(machine_dir_rule, WhatDroverCreatesPasses) {
+  std::vector<allowed_ace> aces{{sy, full}, {ba, full}, {user, read_execute}, {everyone, read_execute}};
+  EXPECT_TRUE(judge_dir_security("C:\\ProgramData\\Drover", ba, aces, elevated_only));
+  EXPECT_TRUE(judge_dir_security("C:\\ProgramData\\Drover", sy, aces, elevated_only));
+}
+
+TEST(machine_dir_rule, TheUsersOwnFolderIsRefused) {
+  // What a program of the same user running without elevation leaves when it
+  // makes the folder first: the user owns it and may write it.
+  auto st = judge_dir_security("C:\\ProgramData\\Drover", user, {{sy, full}, {ba, full}, {user, full}}, elevated_only);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.err().code, "unsafe_path");
+  EXPECT_NE(st.err().message.find("refusing C:\\ProgramData\\Drover: owned by "), std::string::npos)
+      << st.err().message;
+  EXPECT_NE(st.err().message.find(user), std::string::npos) << st.err().message;
+  EXPECT_NE(st.err().message.find("without elevation"), std::string::npos) << st.err().message;
+  EXPECT_NE(st.err().message.find("remove it"), std::string::npos) << st.err().message;
+}
+
+TEST(machine_dir_rule, AnyWriteRightForTheUserIsRefused) {
+  for (std::uint32_t right : {std::uint32_t(FILE_ADD_FILE), std::uint32_t(FILE_ADD_SUBDIRECTORY),
+                              std::uint32_t(FILE_DELETE_CHILD), std::uint32_t(DELETE), std::uint32_t(WRITE_DAC),
+                              std::uint32_t(WRITE_OWNER), std::uint32_t(GENERIC_WRITE), std::uint32_t(GENERIC_ALL)}) {
+    auto st = judge_dir_security("D", ba, {{ba, full}, {user, read_execute | right}}, elevated_only);
+    ASSERT_FALSE(st) << std::hex << right;
+    EXPECT_NE(st.err().message.find("writable by"), std::string::npos) << st.err().message;
+  }
+}
+
+TEST(machine_dir_rule, NoOwnerIsRefused) {
+  auto st = judge_dir_security("D", "", {{ba, full}}, elevated_only);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.err().message.find("owned by nobody"), std::string::npos) << st.err().message;
+}
+
+TEST(machine_dir_rule, UnderWineTheUserIsAmongTheWriters) {
+  auto writers = drover::platform::win::machine_dir_writers();
+  auto has = [&](const std::string& s) { return std::find(writers.begin(), writers.end(), s) != writers.end(); };
+  EXPECT_TRUE(has(ba));
+  EXPECT_TRUE(has(sy));
+  EXPECT_EQ(has(drover::platform::win::current_user_sid()), drover::platform::win::under_wine());
+}
+}  // namespace dir_rule
+
+TEST_F(paths_test, DumpsGoToTheUsersDocuments) {
+  wchar_t* docs = nullptr;
+  ASSERT_TRUE(SUCCEEDED(::SHGetKnownFolderPath(FOLDERID_Documents, 0, nullptr, &docs)));
+  std::string expected = fs::path(docs).u8string();
+  ::CoTaskMemFree(docs);
+  auto d = dump_dir();
+  ASSERT_TRUE(d) << d.err().message;
+  EXPECT_EQ(*d, expected);
+  EXPECT_FALSE(is_dir(at("programdata\\Drover")));  // not the engine's folder
 }
 
 std::string exe_path() {
@@ -239,6 +310,9 @@ TEST(install_id, IsSixteenHexDigitsOfTheExecutablesPath) {
   EXPECT_EQ(install_id_for("c:\\program files\\drover\\DROVER.EXE"),
             install_id_for("C:\\Program Files\\Drover\\drover.exe"));
   EXPECT_NE(install_id_for("C:\\Program Files\\Drover\\drover.exe"), install_id_for("D:\\portable\\drover.exe"));
+  // drover.com beside drover.exe is the same copy: `drover status` in cmd runs it.
+  EXPECT_EQ(install_id_for("C:\\Program Files\\Drover\\drover.com"),
+            install_id_for("C:\\Program Files\\Drover\\drover.exe"));
   EXPECT_EQ(control_pipe_name(), "\\\\.\\pipe\\drover-" + id);
 }
 

@@ -13,13 +13,14 @@
 
 #include "platform/log_sink.hpp"
 #include "platform/read_file.hpp"
+#include "platform/windows/win_handle.hpp"
 
 namespace fs = std::filesystem;
 using namespace drover::platform;
 
 namespace {
 
-std::wstring wide(const std::string& s) { return fs::u8path(s).wstring(); }
+using drover::platform::win::to_wide;
 
 class safe_file_test : public ::testing::Test {
  protected:
@@ -86,9 +87,9 @@ TEST_F(safe_file_test, DevicesAreWrittenAsTheyAre) {
 TEST_F(safe_file_test, SymlinkIsRefusedNotFollowed) {
   ASSERT_TRUE(write_file(at("target.txt"), "keep"));
   auto link = at("link.txt");
-  bool made = ::CreateSymbolicLinkW(wide(link).c_str(), wide(at("target.txt")).c_str(),
+  bool made = ::CreateSymbolicLinkW(to_wide(link).c_str(), to_wide(at("target.txt")).c_str(),
                                     SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE);
-  DWORD attrs = ::GetFileAttributesW(wide(link).c_str());
+  DWORD attrs = ::GetFileAttributesW(to_wide(link).c_str());
   if (!made || attrs == INVALID_FILE_ATTRIBUTES || !(attrs & FILE_ATTRIBUTE_REPARSE_POINT))
     GTEST_SKIP() << "cannot make a symlink here (Wine 8's CreateSymbolicLinkW returns TRUE and creates nothing; "
                     "Windows needs Developer Mode or the privilege)";
@@ -137,7 +138,7 @@ TEST_F(safe_file_test, ReadSmallFileLimit) {
 
 TEST_F(safe_file_test, FileHeldExclusivelyIsAnIoError) {
   ASSERT_TRUE(write_file(at("locked"), "x"));
-  HANDLE h = ::CreateFileW(wide(at("locked")).c_str(), GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+  HANDLE h = ::CreateFileW(to_wide(at("locked")).c_str(), GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr);
   ASSERT_NE(h, INVALID_HANDLE_VALUE);
   auto r = read_small_file(at("locked"), 10);
   ::CloseHandle(h);
