@@ -121,6 +121,9 @@ CAF_ADD_ATOM(drover, drover, reload_atom, "reload")
 CAF_ADD_ATOM(drover, drover, install_atom, "install")
 CAF_ADD_ATOM(drover, drover, remove_atom, "remove")
 CAF_ADD_ATOM(drover, drover, intact_atom, "intact")
+CAF_ADD_ATOM(drover, drover, click_atom, "click")
+CAF_ADD_ATOM(drover, drover, answer_atom, "answer")
+CAF_ADD_ATOM(drover, drover, menu_atom, "menu")
 CAF_END_TYPE_ID_BLOCK(drover)
 
 // Local only: a plan never leaves the process.
@@ -160,6 +163,11 @@ using rules_keeper_actor =
     caf::typed_actor<caf::replies_to<install_atom, rules_plan_ptr>::with<bool>,
                      caf::replies_to<remove_atom>::with<bool>, caf::replies_to<intact_atom>::with<bool>,
                      caf::replies_to<scan_atom>::with<bool>>;
+
+using tray_actor =
+    caf::typed_actor<caf::reacts_to<status_atom, std::string>, caf::reacts_to<click_atom, int32_t>,
+                     caf::reacts_to<answer_atom, std::string, std::string>, caf::reacts_to<menu_atom, bool>,
+                     caf::reacts_to<tick_atom>>;
 
 /// One per redirected TCP / UDP flow.
 using flow_relay_actor = caf::typed_actor<caf::reacts_to<relay_closed>, caf::reacts_to<close_atom>>;
