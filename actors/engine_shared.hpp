@@ -6,10 +6,13 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "core/address.hpp"
 #include "core/config.hpp"
+#include "core/transition_log.hpp"
 #include "messages/messages.hpp"
 
 namespace drover {
@@ -39,6 +42,62 @@ struct traffic_counters {
   std::atomic<uint64_t> next_flow_id{1};
 };
 
+/// One relayed flow while it is open, as the diagnostics dump lists it. The
+/// session fills in the byte counts on the data-plane thread (one writer,
+/// relaxed stores); a dump reads them from another.
+struct flow_entry {
+  uint64_t id = 0;
+  const char* protocol = "tcp";  ///< "tcp" or "udp"
+  endpoint client;               ///< the app's socket as the listener saw it
+  endpoint destination;          ///< where the app sent it (UDP: its first datagram)
+  std::chrono::steady_clock::time_point opened = std::chrono::steady_clock::now();
+  std::atomic<uint64_t> bytes_in{0};   ///< to the app
+  std::atomic<uint64_t> bytes_out{0};  ///< from the app
+};
+
+/// The relays' live flows: one lock per flow opened and closed, none per
+/// byte.
+class flow_list {
+ public:
+  void add(std::shared_ptr<flow_entry> f) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto id = f->id;
+    flows_[id] = std::move(f);
+  }
+  void remove(uint64_t id) {
+    std::lock_guard<std::mutex> g(mu_);
+    flows_.erase(id);
+  }
+  /// Every open flow, oldest (lowest id) first.
+  std::vector<std::shared_ptr<const flow_entry>> live() const {
+    std::vector<std::shared_ptr<const flow_entry>> out;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      out.reserve(flows_.size());
+      for (auto& kv : flows_) out.push_back(kv.second);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<flow_entry>> flows_;
+};
+
+/// The E3 rules at work since the engine started.
+struct e3_counters {
+  uint64_t reconnects = 0;      ///< times the proxy was lost and Reconnecting began (not sleep pauses)
+  uint64_t driver_reopens = 0;  ///< captures lost and reopened (E3: one reopen in 30 s)
+  uint64_t crash_dumps = 0;     ///< crash dumps written (exceptions)
+};
+
+/// What the supervisor went through, published with every change.
+struct engine_history {
+  std::vector<transition_record> transitions;  ///< the last 100, oldest first
+  e3_counters e3;
+};
+
 class engine_shared {
  public:
   /// True only while Active: otherwise target flows are refused, never sent
@@ -48,6 +107,8 @@ class engine_shared {
   /// (never direct) while TCP is still proxied.
   std::atomic<bool> udp_available{true};
   traffic_counters counters;
+  /// The relays' open flows (for the diagnostics dump).
+  flow_list flows;
   /// Flows (TCP + UDP) the open-file limit allows, each holding about two
   /// descriptors, with a reserve for the engine's own; 0: no limit known.
   std::atomic<int64_t> max_flows{0};
@@ -124,6 +185,16 @@ class engine_shared {
     status_ = std::move(s);
     active_since_ = active_since;
   }
+  /// The supervisor's transitions and E3 counters, for the dump.
+  void publish_history(engine_history h) {
+    std::lock_guard<std::mutex> g(mu_);
+    history_ = std::move(h);
+  }
+  engine_history history() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return history_;
+  }
+
   /// The last published state with live counters and uptime.
   status_snapshot status() const {
     status_snapshot s;
@@ -162,6 +233,7 @@ class engine_shared {
   std::vector<std::pair<uint32_t, std::chrono::steady_clock::time_point>> recent_;  ///< added by add_target
   std::shared_ptr<const upstream_info> upstream_;
   status_snapshot status_;
+  engine_history history_;
   std::string config_problem_;
   std::chrono::steady_clock::time_point active_since_{};
 };

@@ -5,7 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <ctime>
+#include <algorithm>
 #include <sstream>
 
 namespace drover {
@@ -15,12 +15,7 @@ using self_ptr = supervisor_pointer;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string wall_time() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
-  return buf;
-}
+std::string wall_time() { return iso8601_utc(std::chrono::system_clock::now()); }
 
 fsm::clock::time_point now(self_ptr self) { return self->clock().now(); }
 supervisor_actor me(self_ptr self) { return caf::actor_cast<supervisor_actor>(self); }
@@ -156,14 +151,30 @@ status_snapshot share_status(self_ptr self) {
   return snap;
 }
 
+// What the dump shows of the supervisor's past (the control channel never
+// asks the actor).
+void share_history(self_ptr self) {
+  auto& st = self->state;
+  st.shared->publish_history({st.transitions.items(), st.e3});
+}
+
+// One change for the history: `from` -> the state now, with why.
+void record(self_ptr self, fsm::state from, const char* event, const std::string& cause) {
+  auto& st = self->state;
+  auto to = st.m.current;
+  // A pause for system sleep is no lost proxy.
+  if (to == fsm::state::reconnecting && from != to && !st.m.paused) ++st.e3.reconnects;
+  st.transitions.add({wall_time(), fsm::to_string(from), fsm::to_string(to), event, cause, st.m.detail});
+  share_history(self);
+}
+
 void publish(self_ptr self) {
   auto& st = self->state;
-  auto line = wall_time() + " " + fsm::to_string(st.m.current) + (st.m.detail.empty() ? "" : " (" + st.m.detail + ")");
-  st.history.push_back(line);
-  if (st.history.size() > 50) st.history.erase(st.history.begin());
-  spdlog::info("engine: {}{}", line.substr(20), st.m.last_error.empty() ? "" : " — " + st.m.last_error);
+  spdlog::info("engine: {}{}{}", fsm::to_string(st.m.current), st.m.detail.empty() ? "" : " (" + st.m.detail + ")",
+               st.m.last_error.empty() ? "" : " — " + st.m.last_error);
   auto snap = share_status(self);
-  if (st.opts.on_change) st.opts.on_change(snap);
+  // Subscribers are dynamically typed front ends: sent without a sender.
+  for (auto& s : st.subscribers) caf::anon_send(s, snap);
 }
 
 void write_crash_dump(self_ptr self, const std::string& cause) {
@@ -171,8 +182,14 @@ void write_crash_dump(self_ptr self, const std::string& cause) {
   std::ostringstream os;
   os << "Drover crash dump\ntime: " << wall_time() << "\nversion: " << st.opts.version
      << "\nstate: " << fsm::to_string(st.m.current) << "\ncause: " << cause << "\nstate history:\n";
-  for (auto& h : st.history) os << "  " << h << "\n";
+  for (auto& t : st.transitions.items()) {
+    os << "  " << t.time << " " << t.from << " -> " << t.to << " (" << t.event << ")";
+    if (!t.detail.empty()) os << " [" << t.detail << "]";
+    if (!t.cause.empty()) os << ": " << t.cause;
+    os << "\n";
+  }
   auto path = st.env->write_crash_dump(st.opts.crash_dir, os.str());
+  ++st.e3.crash_dumps;
   spdlog::error("engine crashed: {} (dump: {})", cause, path);
 }
 
@@ -209,6 +226,7 @@ void run_action(self_ptr self, fsm::action a, const std::string& cause) {
       st.env->probe(self->system(), st.shared->get_config().proxy, me(self), st.generation);
       break;
     case fsm::action::schedule_reopen:
+      ++st.e3.driver_reopens;
       self->delayed_send(self, seconds(2), reopen_atom_v);
       break;
     case fsm::action::write_crash_dump:
@@ -226,6 +244,7 @@ void run_action(self_ptr self, fsm::action a, const std::string& cause) {
 void apply(self_ptr self, fsm::event e, const std::string& cause) {
   auto& st = self->state;
   auto out = fsm::transition(st.m, e, now(self), cause, st.backoff);
+  auto from = st.m.current;
   bool was_active = st.m.current == fsm::state::active;
   bool had_udp = !st.m.no_udp;
   st.m = out.next;
@@ -241,13 +260,17 @@ void apply(self_ptr self, fsm::event e, const std::string& cause) {
   // when the proxy relays it.
   st.shared->udp_available.store(!st.m.no_udp, std::memory_order_release);
   st.shared->active.store(active, std::memory_order_release);
+  // Before the actions: a crash dump written by one of them shows this change.
+  if (out.changed) record(self, from, fsm::to_string(e), cause);
   for (auto a : out.actions) run_action(self, a, cause);
+  share_history(self);  // the actions' counts (reopens, dumps)
 }
 
 void set_detail(self_ptr self, std::string detail) {
   auto& st = self->state;
   if (st.m.detail == detail) return;
   st.m.detail = std::move(detail);
+  record(self, st.m.current, "detail", "");
   publish(self);
 }
 
@@ -329,6 +352,7 @@ void reload_config(self_ptr self) {
     st.config_error = "config error, keeping the running config: " + r.error;
     spdlog::warn("{}", st.config_error);
     st.m.last_error = st.config_error;
+    record(self, st.m.current, "reload", st.config_error);
     return publish(self);
   }
   if (!st.config_error.empty() && st.m.last_error == st.config_error) st.m.last_error.clear();
@@ -412,6 +436,13 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
   // A child that dies with an error is an exception (E3: fail stop + dump).
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
+    // A front end that went away is no failure of the engine.
+    auto& subs = st.subscribers;
+    auto sub = std::find_if(subs.begin(), subs.end(), [&](const caf::actor& a) { return a.address() == dm.source; });
+    if (sub != subs.end()) {
+      subs.erase(sub);
+      return;
+    }
     std::string who = "child";
     auto forget = [&](auto& h, const char* name) {
       if (h && dm.source == h.address()) {
@@ -486,6 +517,12 @@ supervisor_actor::behavior_type engine_supervisor(self_ptr self, std::shared_ptr
       },
       [self](heartbeat_atom) { heartbeat(self); },
       [self](reload_atom) { reload_config(self); },
+      [self](subscribe_atom, caf::actor who) {
+        auto& subs = self->state.subscribers;
+        if (!who || std::find(subs.begin(), subs.end(), who) != subs.end()) return;
+        self->monitor(who);
+        subs.push_back(std::move(who));
+      },
   };
 }
 

@@ -8,6 +8,7 @@
 #include "actors/engine_shared.hpp"
 #include "core/engine_fsm.hpp"
 #include "core/log_gate.hpp"
+#include "core/transition_log.hpp"
 #include "messages/messages.hpp"
 
 namespace drover {
@@ -24,8 +25,6 @@ struct supervisor_options {
   std::string crash_dir;  ///< where crash dumps go
   /// Re-reads the config file (hot reload); empty: no reload.
   std::function<config_reload()> reload;
-  /// Called on every published state change (control channel watchers).
-  std::function<void(const status_snapshot&)> on_change;
 };
 
 /// The supervisor's state: the machine of core/engine_fsm plus what it owns.
@@ -49,7 +48,11 @@ struct supervisor_state {
   uint64_t generation = 0;                               ///< bumps on every (re)start: stale replies are dropped
   std::optional<fsm::clock::time_point> route_deadline;  ///< resuming: waiting for a default route
   std::string config_error;
-  std::vector<std::string> history;
+  /// Front ends (the control channel, the tray) told of every published
+  /// change; monitored, dropped when they exit.
+  std::vector<caf::actor> subscribers;
+  transition_log transitions;  ///< the last 100 changes (dumps)
+  e3_counters e3;
   /// Per-flow failures (a destination the proxy refuses, retried by the
   /// app): a few a minute reach the log, with a count of the others.
   log_gate flow_failures{5, std::chrono::minutes(1)};

@@ -85,7 +85,8 @@ class tcp_listener : public session_base, public std::enable_shared_from_this<tc
  private:
   void accept() {
     auto self = shared_from_this();
-    acceptor_.async_accept([self](asio::error_code ec, tcp::socket s) {
+    // accept() reports the peer: no getpeername per flow for the dump's list.
+    acceptor_.async_accept(peer_, [self](asio::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
       if (!ec) {
         self->on_accept(std::move(s));
@@ -110,12 +111,14 @@ class tcp_listener : public session_base, public std::enable_shared_from_this<tc
       ctx_.shared->counters.refused++;
       return report_(ctx_, capacity_text(ctx_));  // closing `s` turns the app away
     }
-    auto session = std::make_shared<tcp_session>(ctx_.dp, std::move(s), *dst, ctx_.shared);
+    auto session = std::make_shared<tcp_session>(ctx_.dp, std::move(s), from_asio(peer_.address(), peer_.port()), *dst,
+                                                 ctx_.shared);
     launch_flow(*ctx_.sys, session, ctx_.parent, "tcp");
   }
 
   context ctx_;
   tcp::acceptor acceptor_;
+  tcp::endpoint peer_;  ///< the app's end of the connection being accepted (one accept at a time)
   asio::steady_timer pause_;
   overload_report report_;
   uint16_t port_ = 0;

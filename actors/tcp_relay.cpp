@@ -15,7 +15,7 @@ constexpr size_t max_buffer = 64 * 1024;
 constexpr int splice_batch = 16;
 }  // namespace
 
-tcp_session::tcp_session(std::shared_ptr<data_plane> dp, tcp::socket client, endpoint original_dst,
+tcp_session::tcp_session(std::shared_ptr<data_plane> dp, tcp::socket client, endpoint client_ep, endpoint original_dst,
                          std::shared_ptr<engine_shared> shared)
     : dp_(std::move(dp)),
       client_(std::move(client)),
@@ -24,15 +24,24 @@ tcp_session::tcp_session(std::shared_ptr<data_plane> dp, tcp::socket client, end
       shared_(std::move(shared)),
       id_(shared_->counters.next_flow_id++),
       up_{&client_, &upstream_, true, {}, nullptr},
-      down_{&upstream_, &client_, false, {}, nullptr} {
+      down_{&upstream_, &client_, false, {}, nullptr},
+      entry_(std::make_shared<flow_entry>()) {
   shared_->counters.tcp_flows++;
+  entry_->id = id_;
+  entry_->protocol = "tcp";
+  entry_->client = std::move(client_ep);
+  entry_->destination = dst_;
 }
 
-tcp_session::~tcp_session() { shared_->counters.tcp_flows--; }
+tcp_session::~tcp_session() {
+  shared_->flows.remove(id_);
+  shared_->counters.tcp_flows--;
+}
 
 void tcp_session::start(done_fn done) {
   done_ = std::move(done);
   registry_id_ = dp_->add(weak_from_this());
+  shared_->flows.add(entry_);
   auto up = shared_->upstream();
   if (!up) return finish("no upstream configured");
   auto self = shared_from_this();
@@ -71,12 +80,16 @@ void tcp_session::start(done_fn done) {
 
 void tcp_session::count(direction& d, size_t n) {
   auto& c = shared_->counters;
+  // The flow's own counts have one writer (this thread): a plain store, no
+  // locked add.
   if (d.upstream) {
     bytes_out_ += n;
     c.bytes_out.fetch_add(n, std::memory_order_relaxed);
+    entry_->bytes_out.store(bytes_out_, std::memory_order_relaxed);
   } else {
     bytes_in_ += n;
     c.bytes_in.fetch_add(n, std::memory_order_relaxed);
+    entry_->bytes_in.store(bytes_in_, std::memory_order_relaxed);
   }
 }
 
@@ -162,6 +175,7 @@ void tcp_session::finish(std::string error, std::optional<upstream_failure> f) {
   client_.close(ignored);
   upstream_.close(ignored);
   dp_->remove(registry_id_);
+  shared_->flows.remove(id_);
   if (done_) done_(relay_closed{bytes_in_, bytes_out_, std::move(error)}, std::move(f));
 }
 

@@ -15,7 +15,8 @@ namespace drover {
 class tcp_session : public session_base, public std::enable_shared_from_this<tcp_session> {
  public:
   using done_fn = std::function<void(relay_closed, std::optional<upstream_failure>)>;
-  tcp_session(std::shared_ptr<data_plane> dp, asio::ip::tcp::socket client, endpoint original_dst,
+  /// `client_ep`: the app's end of `client`, as accept() reported it.
+  tcp_session(std::shared_ptr<data_plane> dp, asio::ip::tcp::socket client, endpoint client_ep, endpoint original_dst,
               std::shared_ptr<engine_shared> shared);
   ~tcp_session() override;
   /// Starts on the io thread; `done` runs once, on the io thread.
@@ -55,6 +56,7 @@ class tcp_session : public session_base, public std::enable_shared_from_this<tcp
   int open_directions_ = 2;
   bool finished_ = false;
   uint64_t registry_id_ = 0;
+  std::shared_ptr<flow_entry> entry_;  ///< in shared_->flows while the flow is open
   done_fn done_;
 };
 using tcp_session_ptr = std::shared_ptr<tcp_session>;

@@ -32,15 +32,24 @@ udp_session::udp_session(std::shared_ptr<data_plane> dp, endpoint client, endpoi
       relay_(dp_->io()),
       idle_(dp_->io()),
       reply_check_(dp_->io()),
-      last_activity_(std::chrono::steady_clock::now()) {
+      last_activity_(std::chrono::steady_clock::now()),
+      entry_(std::make_shared<flow_entry>()) {
   shared_->counters.udp_flows++;
+  entry_->id = id_;
+  entry_->protocol = "udp";
+  entry_->client = client_;
+  entry_->destination = first_dst_;
 }
 
-udp_session::~udp_session() { shared_->counters.udp_flows--; }
+udp_session::~udp_session() {
+  shared_->flows.remove(id_);
+  shared_->counters.udp_flows--;
+}
 
 void udp_session::start(done_fn done) {
   done_ = std::move(done);
   registry_id_ = dp_->add(weak_from_this());
+  shared_->flows.add(entry_);
   auto up = shared_->upstream();
   if (!up) return finish("no upstream configured");
   udp_timeout_ = up->udp_timeout;
@@ -115,6 +124,7 @@ void udp_session::transmit(const endpoint& dst, const uint8_t* data, size_t len)
   last_dst_ = dst;
   bytes_out_ += len;
   shared_->counters.bytes_out.fetch_add(len, std::memory_order_relaxed);
+  entry_->bytes_out.store(bytes_out_, std::memory_order_relaxed);  // one writer: this thread
   if (!reply_checked_) arm_reply_check();
 }
 
@@ -156,6 +166,7 @@ void udp_session::deliver(const uint8_t* data, size_t n) {
     return drop("cannot deliver to the app", d->payload_len);
   bytes_in_ += d->payload_len;
   shared_->counters.bytes_in.fetch_add(d->payload_len, std::memory_order_relaxed);
+  entry_->bytes_in.store(bytes_in_, std::memory_order_relaxed);
   last_activity_ = std::chrono::steady_clock::now();
 }
 
@@ -205,6 +216,7 @@ void udp_session::finish(std::string error, std::optional<upstream_failure> f) {
   idle_.cancel();
   reply_check_.cancel();
   dp_->remove(registry_id_);
+  shared_->flows.remove(id_);
   if (on_gone_) on_gone_();
   if (done_) done_(relay_closed{bytes_in_, bytes_out_, std::move(error)}, std::move(f));
 }

@@ -81,6 +81,7 @@ class udp_session : public session_base, public std::enable_shared_from_this<udp
   bool reply_checked_ = false;
   uint64_t bytes_in_ = 0, bytes_out_ = 0;
   uint64_t registry_id_ = 0;
+  std::shared_ptr<flow_entry> entry_;  ///< in shared_->flows while the flow is open
   done_fn done_;
   report_fn report_;
 };

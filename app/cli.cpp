@@ -13,7 +13,8 @@ const char* usage() {
          "  drover dump   [--out PATH]                  save a diagnostics dump\n"
          "  drover stop                                 stop the running engine\n"
          "  drover cleanup                              remove the capture rules a crashed engine left (Linux, root)\n"
-         "  drover autostart [--on | --off]             start at login (Windows), or say whether it does\n"
+         "  drover tray                                 the tray icon for the running service (Linux desktop)\n"
+         "  drover autostart [--on | --off]             start at login (Windows: Drover; Linux: the tray)\n"
          "  drover version\n"
          "signals (Linux): SIGHUP reloads the config of a running engine; SIGINT/SIGTERM stop it\n"
          "exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 no running instance\n";
@@ -28,7 +29,7 @@ parse_outcome parse_args(int argc, const char* const* argv) {
   if (o.verb == "--help" || o.verb == "-h") o.verb = "help";
   if (o.verb == "--version") o.verb = "version";
   static const std::set<std::string> verbs{"run",     "check",   "status", "dump",     "stop",
-                                           "cleanup", "version", "help",   "autostart"};
+                                           "cleanup", "version", "help",   "autostart", "tray"};
   if (!verbs.count(o.verb)) return {std::nullopt, "unknown command '" + o.verb + "'"};
   // Which flags each verb takes; anything else is an error, not ignored.
   std::set<std::string> allowed;

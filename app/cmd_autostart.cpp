@@ -13,7 +13,7 @@ int report(const platform::autostart_state& s) {
   if (!s.enabled)
     std::printf("autostart: off\n");
   else if (s.disabled_by_user)
-    std::printf("autostart: on, but disabled in Task Manager (Startup apps): Windows will not start it\n");
+    std::printf("autostart: on, but %s\n", s.disabled_where.c_str());
   else
     std::printf("autostart: on (%s)%s\n", s.command.c_str(), s.stale ? " - names another copy of drover" : "");
   return exit_ok;

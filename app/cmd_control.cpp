@@ -30,8 +30,9 @@ int no_answer(const error& e) {
 }
 
 // Sends a request; says why on failure.
-std::optional<std::string> ask(const std::string& request, int& code) {
-  auto r = platform::control_request(platform::control_socket_path(), request);
+std::optional<std::string> ask(const std::string& request, int& code,
+                               int timeout_ms = platform::control_request_timeout_ms) {
+  auto r = platform::control_request(platform::control_socket_path(), request, timeout_ms);
   if (!r) {
     code = no_answer(r.err());
     return std::nullopt;
@@ -120,7 +121,8 @@ int cmd_stop(const options&) {
 
 int cmd_dump(const options& o) {
   int code = exit_ok;
-  auto r = ask("dump", code);
+  // The engine looks up the process of every open flow: more than a status.
+  auto r = ask("dump", code, 15000);
   if (!r) return code;
   auto j = parse(*r);
   if (!j) return exit_failure;

@@ -9,9 +9,13 @@
 #include "app/commands.hpp"
 #include "app/config_file.hpp"
 #include "app/control_front.hpp"
+#include "app/engine_client.hpp"
 #include "app/engine_host.hpp"
+#include "app/log_ring.hpp"
+#include "app/tray_front.hpp"
 #include "platform/autostart.hpp"
 #include "platform/control_socket.hpp"
+#include "platform/desktop.hpp"
 #include "platform/elevation.hpp"
 #include "platform/log_sink.hpp"
 #include "platform/main_loop.hpp"
@@ -23,10 +27,12 @@ namespace drover::app {
 namespace {
 
 // stderr always (the journal under systemd); the log file when its
-// directory and file pass the safety checks. Returns why there is no file.
+// directory and file pass the safety checks; the last lines in memory for
+// the diagnostics dump. Returns why there is no file.
 std::string setup_logging(const config::config& cfg) {
   std::vector<spdlog::sink_ptr> sinks;
   sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  sinks.push_back(log_ring_sink());
   std::string no_file;
   if (auto dir = platform::log_dir(); !dir) {
     no_file = dir.err().message;
@@ -36,6 +42,7 @@ std::string setup_logging(const config::config& cfg) {
     no_file = file.err().message;
   } else {
     sinks.push_back(*file);
+    set_log_file_dir(*dir);
   }
   auto logger = std::make_shared<spdlog::logger>("drover", sinks.begin(), sinks.end());
   logger->set_level(spdlog::level::from_str(cfg.ui.log_level));
@@ -73,6 +80,35 @@ int without_elevation(const options& o) {
   if (st.err().code == "cancelled") return exit_ok;  // the user said no: nothing to report
   platform::tell_start_failure("drover run needs the right to capture packets: " + st.err().message);
   return exit_failure;
+}
+
+// Windows: this process is the tray too, unless --no-tray or
+// ui.tray_icon = false. Its client subscribes before the engine starts, so
+// it sees every change; the tray opens once the engine has started (its
+// control context names the supervisor).
+std::unique_ptr<in_process_client> tray_client(const options& o, const loaded_config& lc, engine_host& host) {
+  if (!platform::tray_in_engine_process() || o.no_tray || !lc.cfg.ui.tray_icon) return nullptr;
+  auto client = std::make_unique<in_process_client>();
+  host.subscribe([publish = client->publisher(), &host](const status_snapshot&) { publish(host.status().dump()); });
+  return client;
+}
+
+// No tray is not fatal: the engine runs without.
+std::unique_ptr<tray_front> open_tray(std::unique_ptr<in_process_client> client, const options& o,
+                                      const loaded_config& lc, engine_host& host) {
+  if (!client) return nullptr;
+  auto ctx = host.control([] { platform::post_main_loop(platform::os_request::stop); },
+                          [] { platform::post_main_loop(platform::os_request::show); }, o.test_hooks);
+  client->connect(ctx);
+  tray_front_options to;
+  to.os = tray::flavour::windows;
+  to.toast_already_shown = lc.cfg.ui.shown_tray_toast;
+  auto front = tray_front::open(*ctx.sys, std::move(client), to);
+  if (!front) {
+    spdlog::warn("no tray icon: {}", front.err().message);
+    return nullptr;
+  }
+  return std::move(*front);
 }
 
 }  // namespace
@@ -133,6 +169,8 @@ int cmd_run(const options& o) {
   engine_host host(lc);
   control.attach(host);
   attach_service_manager(host);
+  auto client_of_tray = tray_client(o, lc, host);
+  std::unique_ptr<tray_front> tray;
   // However cmd_run ends from here on: the engine stops (its rules go
   // first), and only then does the control channel go, which is what
   // `drover stop` waits for; the lock right after, so a `drover run` right
@@ -141,6 +179,7 @@ int cmd_run(const options& o) {
   auto stop_all = [&] {
     if (std::exchange(stopped, true)) return;
     platform::notify_stopping();
+    tray.reset();  // its actor lives in the host's actor system
     host.stop();
     control.stop();
     lock->reset();
@@ -148,6 +187,7 @@ int cmd_run(const options& o) {
   };
   on_exit shutdown{stop_all};
   host.start();
+  tray = open_tray(std::move(client_of_tray), o, lc, host);
   // Both arrive on the control channel's thread; the main loop acts on them.
   control.serve(host.control([] { platform::post_main_loop(platform::os_request::stop); },
                              [] { platform::post_main_loop(platform::os_request::show); }, o.test_hooks));
@@ -161,8 +201,8 @@ int cmd_run(const options& o) {
         host.reload();
         break;
       case platform::os_request::show:
-        // The tray (next) comes forward here; until then it is only noted.
         spdlog::info("a second launch asked this instance to show itself");
+        if (tray) tray->show_yourself();
         break;
       case platform::os_request::none:
         break;

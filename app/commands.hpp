@@ -12,6 +12,7 @@ int cmd_stop(const options& o);
 int cmd_dump(const options& o);
 int cmd_cleanup(const options& o);
 int cmd_autostart(const options& o);
+int cmd_tray(const options& o);
 
 /// When no engine answers: a sentence if this namespace still has Drover's
 /// rules (a crashed engine's), else empty. Needs root to tell.

@@ -2,7 +2,10 @@
 
 #include <chrono>
 
+#include "app/diagnostics.hpp"
 #include "app/status_json.hpp"
+#include "platform/paths.hpp"
+#include "platform/safe_file.hpp"
 #include "platform/upstream_probe.hpp"
 
 namespace drover::app {
@@ -43,13 +46,48 @@ void run_check(const control_context& c, std::function<void(std::string)> reply)
   });
 }
 
+// The dump looks up every flow's process (blocking): on an actor of its own,
+// like the check, so other clients are answered meanwhile.
+void send_dump(const control_context& c, std::function<void(std::string)> reply) {
+  c.sys->spawn<caf::detached>([dump = c.dump, reply](caf::event_based_actor* self) {
+    try {
+      reply(dump().dump());
+    } catch (const std::exception& e) {
+      reply(error_reply(std::string("cannot build the dump: ") + e.what()));
+    }
+    self->quit();
+  });
+}
+
+// The engine writes the dump itself, into its log directory: a front end
+// running as another user (the Linux tray beside the root service) may not
+// write there, and the user finds it beside the log.
+void save_dump(const control_context& c, std::function<void(std::string)> reply) {
+  c.sys->spawn<caf::detached>([dump = c.dump, reply](caf::event_based_actor* self) {
+    try {
+      auto dir = platform::log_dir();
+      if (!dir) {
+        reply(error_reply("cannot save the dump: " + dir.err().message));
+      } else {
+        auto path = *dir + platform::path_separator() + dump_file_name();
+        auto st = platform::write_file(path, dump().dump(2) + "\n", platform::file_mode::shared_with_group);
+        reply(st ? nlohmann::json{{"ok", true}, {"path", path}}.dump() : error_reply(st.err().message));
+      }
+    } catch (const std::exception& e) {
+      reply(error_reply(std::string("cannot build the dump: ") + e.what()));
+    }
+    self->quit();
+  });
+}
+
 }  // namespace
 
 void handle_control_request(const control_context& c, const std::string& req, std::function<void(std::string)> reply) {
   auto state = [&c] { return c.shared->status().state; };
   if (req == "ping") return reply(ok_reply());
   if (req == "status") return reply(c.status().dump());
-  if (req == "dump") return reply(c.dump().dump());
+  if (req == "dump") return send_dump(c, std::move(reply));
+  if (req == "save-dump") return save_dump(c, std::move(reply));
   if (req == "check") return run_check(c, std::move(reply));
   if (req == "quit") {
     c.quit();

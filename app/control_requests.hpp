@@ -18,15 +18,15 @@ struct control_context {
   supervisor_actor sup;
   std::shared_ptr<engine_shared> shared;
   std::function<nlohmann::json()> status;  ///< what `status` answers
-  std::function<nlohmann::json()> dump;    ///< what `dump` answers
+  std::function<nlohmann::json()> dump;    ///< what `dump` answers and `save-dump` writes (blocking)
   std::function<void()> reload;            ///< re-read the config (as SIGHUP)
   std::function<void()> quit;              ///< `quit`: the process stops
   std::function<void()> show;              ///< `show`: a second launch asks us to show ourselves
   bool test_hooks = false;                 ///< `sleep`/`resume` (drover run --test-hooks)
 };
 
-/// Answers one request through `reply`, at once or (stop, check) later from
-/// another thread; exactly once.
+/// Answers one request through `reply`, at once or (stop, check, dump,
+/// save-dump) later from another thread; exactly once.
 void handle_control_request(const control_context& c, const std::string& request,
                             std::function<void(std::string)> reply);
 

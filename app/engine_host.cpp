@@ -3,11 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <utility>
 
 #include "actors/config_watch.hpp"
 #include "actors/engine_env.hpp"
 #include "actors/engine_supervisor.hpp"
+#include "app/diagnostics.hpp"
+#include "app/lifetime_stats.hpp"
+#include "app/log_ring.hpp"
 #include "app/status_json.hpp"
 #include "platform/paths.hpp"
 #include "platform/power.hpp"
@@ -44,6 +48,39 @@ void limit_flows(engine_shared& shared) {
   }
 }
 
+// How often the lifetime totals are saved. DROVER_STATS_INTERVAL_MS
+// shortens it for the project's tests (a kill -9 test need not wait a
+// minute); nothing else sets it.
+caf::timespan stats_period() {
+  if (const char* v = std::getenv("DROVER_STATS_INTERVAL_MS"))
+    if (long ms = std::atol(v); ms >= 100) return std::chrono::milliseconds(ms);
+  return lifetime_stats::default_period;
+}
+
+std::string stats_dir() {
+  auto dir = platform::state_dir();
+  if (dir) return *dir;
+  spdlog::warn("lifetime stats will not be kept: {}", dir.err().message);
+  return "";
+}
+
+// Hands every change the supervisor publishes to the host's subscribers,
+// in order.
+caf::behavior forward_changes(caf::event_based_actor*, std::vector<engine_host::subscriber> subs) {
+  return {[subs](const status_snapshot& s) {
+    for (auto& f : subs) f(s);
+  }};
+}
+
+// Saves the lifetime totals every `period`; detached, since it writes a file.
+caf::behavior save_stats_every(caf::event_based_actor* self, lifetime_stats* stats, caf::timespan period) {
+  self->delayed_send(self, period, tick_atom_v);
+  return {[self, stats, period](tick_atom) {
+    stats->save();
+    self->delayed_send(self, period, tick_atom_v);
+  }};
+}
+
 }  // namespace
 
 engine_host::engine_host(const loaded_config& lc) : lc_(lc), shared_(std::make_shared<engine_shared>()) {
@@ -58,6 +95,7 @@ engine_host::engine_host(const loaded_config& lc) : lc_(lc), shared_(std::make_s
   for (auto& w : lc.warnings) spdlog::warn("config: {}", w);
   spdlog::info("drover {} starting: {}", DROVER_VERSION, lc.cfg.describe());
   limit_flows(*shared_);
+  lifetime_ = std::make_unique<lifetime_stats>(stats_dir(), shared_);
   cfg_ = std::make_unique<caf::actor_system_config>();
   configure_scheduler(*cfg_);
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
@@ -83,12 +121,14 @@ void engine_host::start() {
     shared->set_config_problem("");
     return config_reload{r.cfg, ""};
   };
-  // The supervisor has published into `shared` already: every front end
-  // sees what `status` answers.
-  so.on_change = [subs = subscribers_](const status_snapshot& s) {
-    for (auto& f : subs) f(s);
-  };
   sup_ = spawn_engine_supervisor(*sys_, make_real_env(), shared_, so);
+  // Before start: the first change reaches every front end. The supervisor
+  // has published into `shared` already when a change arrives, so each sees
+  // what `status` answers.
+  forwarder_ = sys_->spawn(forward_changes, subscribers_);
+  caf::anon_send(sup_, subscribe_atom_v, forwarder_);
+  lifetime_->save();  // early: an unwritable state directory shows at once
+  stats_saver_ = sys_->spawn<caf::detached>(save_stats_every, lifetime_.get(), stats_period());
   watcher_ = sys_->spawn(config_watch, lc_.path, sup_);
   auto power = platform::watch_power([sup = sup_](bool sleeping) {
     if (sleeping)
@@ -117,16 +157,16 @@ nlohmann::json engine_host::status() const {
     std::string engine_error = j.value("last_error", "");
     j["last_error"] = engine_error.empty() || engine_error == problem ? problem : problem + "; " + engine_error;
   }
+  // What the tray opens ("Open config", "Open log") and shows in About.
+  j["config_path"] = lc_.path;
+  j["log_path"] = log_file_path();
+  j["lifetime"] = lifetime_->to_json();
   return j;
 }
 
-namespace {
-nlohmann::json capture_json() {
-  nlohmann::json j = nlohmann::json::object();
-  for (auto& [k, v] : platform::capture_details()) j[k] = v;
-  return j;
+nlohmann::json engine_host::dump() const {
+  return make_dump({shared_, status(), lifetime_->to_json(), lc_.path, lc_.warnings});
 }
-}  // namespace
 
 control_context engine_host::control(std::function<void()> quit, std::function<void()> show, bool test_hooks) {
   control_context ctx;
@@ -134,14 +174,7 @@ control_context engine_host::control(std::function<void()> quit, std::function<v
   ctx.sup = sup_;
   ctx.shared = shared_;
   ctx.status = [this] { return status(); };
-  ctx.dump = [this] {
-    return nlohmann::json{{"version", DROVER_VERSION},
-                          {"status", status()},
-                          {"config", shared_->get_config().describe()},
-                          {"config_path", lc_.path},
-                          {"config_warnings", lc_.warnings},
-                          {"capture", capture_json()}};
-  };
+  ctx.dump = [this] { return dump(); };
   ctx.reload = [this] { reload(); };
   ctx.quit = std::move(quit);
   ctx.show = std::move(show);
@@ -162,7 +195,11 @@ void engine_host::stop() {
   }
   if (watcher_) caf::anon_send_exit(watcher_, caf::exit_reason::user_shutdown);
   if (sup_) caf::anon_send_exit(sup_, caf::exit_reason::user_shutdown);
+  if (forwarder_) caf::anon_send_exit(forwarder_, caf::exit_reason::user_shutdown);
+  if (stats_saver_) caf::anon_send_exit(stats_saver_, caf::exit_reason::user_shutdown);
   sys_->await_all_actors_done();
+  // Every flow is closed: these are the run's final counts.
+  lifetime_->save();
 }
 
 }  // namespace drover::app

@@ -22,6 +22,8 @@ class power_watch;
 
 namespace drover::app {
 
+class lifetime_stats;
+
 class engine_host {
  public:
   /// `lc` is the config as loaded at start (its path is re-read on reload).
@@ -31,8 +33,9 @@ class engine_host {
   engine_host(const engine_host&) = delete;
   engine_host& operator=(const engine_host&) = delete;
 
-  /// A front end's view: called on every published state change, from the
-  /// supervisor's thread. Subscribe before start().
+  /// A front end's view: called on every published state change, in order,
+  /// from a forwarding actor's thread (the supervisor's `subscribe`).
+  /// Subscribe before start().
   using subscriber = std::function<void(const status_snapshot&)>;
   void subscribe(subscriber s);
   /// Spawns the supervisor, the config watcher and the power watch, and
@@ -43,6 +46,9 @@ class engine_host {
   /// What `status` answers: from what the supervisor last published, never
   /// by asking it, so it answers at once while the supervisor is busy.
   nlohmann::json status() const;
+  /// The diagnostics dump (docs/diagnostics.md). Blocking: looks up the
+  /// process of every flow.
+  nlohmann::json dump() const;
   /// The control channel's view of the engine, with the front end's hooks.
   control_context control(std::function<void()> quit, std::function<void()> show, bool test_hooks);
   /// Stops the engine and every actor; idempotent (the destructor calls it).
@@ -53,7 +59,10 @@ class engine_host {
   std::shared_ptr<engine_shared> shared_;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
+  std::unique_ptr<lifetime_stats> lifetime_;
   supervisor_actor sup_;
+  caf::actor forwarder_;    ///< subscribed to the supervisor; calls subscribers_
+  caf::actor stats_saver_;  ///< saves lifetime_ every minute
   config_watch_actor watcher_;
   std::unique_ptr<platform::power_watch> power_;
   std::vector<subscriber> subscribers_;

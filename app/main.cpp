@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     if (o.verb == "dump") return cmd_dump(o);
     if (o.verb == "cleanup") return cmd_cleanup(o);
     if (o.verb == "autostart") return cmd_autostart(o);
+    if (o.verb == "tray") return cmd_tray(o);
   } catch (const std::exception& e) {
     // Start-up errors only: the data plane reports errors as values.
     std::fprintf(stderr, "drover: %s\n", e.what());

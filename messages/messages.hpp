@@ -124,6 +124,7 @@ CAF_ADD_ATOM(drover, drover, intact_atom, "intact")
 CAF_ADD_ATOM(drover, drover, click_atom, "click")
 CAF_ADD_ATOM(drover, drover, answer_atom, "answer")
 CAF_ADD_ATOM(drover, drover, menu_atom, "menu")
+CAF_ADD_ATOM(drover, drover, subscribe_atom, "subscribe")
 CAF_END_TYPE_ID_BLOCK(drover)
 
 // Local only: a plan never leaves the process.
@@ -131,13 +132,16 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(drover::rules_plan_ptr)
 
 namespace drover {
 
-/// The engine's root: state machine, E3 rules, children.
+/// The engine's root: state machine, E3 rules, children. `subscribe`: the
+/// actor gets a status_snapshot on every published change until it exits
+/// (it is monitored and then dropped).
 using supervisor_actor =
     caf::typed_actor<caf::reacts_to<start_atom>, caf::replies_to<stop_atom>::with<bool>, caf::reacts_to<retry_atom>,
                      caf::replies_to<status_atom>::with<status_snapshot>, caf::reacts_to<upstream_failure>,
                      caf::reacts_to<divert_lost>, caf::reacts_to<probe_result>, caf::reacts_to<tick_atom>,
                      caf::reacts_to<reopen_atom>, caf::reacts_to<sleep_atom>, caf::reacts_to<resume_atom>,
-                     caf::reacts_to<heartbeat_atom>, caf::reacts_to<reload_atom>>;
+                     caf::reacts_to<heartbeat_atom>, caf::reacts_to<reload_atom>,
+                     caf::reacts_to<subscribe_atom, caf::actor>>;
 
 /// Holds one idle UDP association open; its loss triggers a probe.
 using upstream_monitor_actor = caf::typed_actor<caf::reacts_to<close_atom>>;
@@ -164,6 +168,10 @@ using rules_keeper_actor =
                      caf::replies_to<remove_atom>::with<bool>, caf::replies_to<intact_atom>::with<bool>,
                      caf::replies_to<scan_atom>::with<bool>>;
 
+/// The tray: renders what the engine says (a status JSON line, pushed on
+/// every change and polled every second for the rates), turns a picked menu
+/// item (its tray::item_id as int) into a control request, and shows each
+/// request's answer. `menu` says whether the menu is open.
 using tray_actor =
     caf::typed_actor<caf::reacts_to<status_atom, std::string>, caf::reacts_to<click_atom, int32_t>,
                      caf::reacts_to<answer_atom, std::string, std::string>, caf::reacts_to<menu_atom, bool>,

@@ -10,8 +10,10 @@ namespace drover::platform {
 struct autostart_state {
   bool enabled = false;           ///< our entry exists
   bool disabled_by_user = false;  ///< Windows: turned off in Task Manager (StartupApproved\Run)
-  bool stale = false;             ///< the entry runs another path than this executable
-  std::string command;            ///< what the entry runs
+  /// Where the user turned it off and what that means, for messages.
+  std::string disabled_where;
+  bool stale = false;   ///< the entry runs another path than this executable
+  std::string command;  ///< what the entry runs
 };
 
 /// What the login start looks like now. Error code "unsupported" where the OS

@@ -75,6 +75,7 @@ result<autostart_state> autostart_status() {
   autostart_state s;
   s.enabled = !command->empty();
   s.disabled_by_user = disabled_in_task_manager();
+  s.disabled_where = "disabled in Task Manager (Startup apps): Windows will not start it";
   s.command = win::to_utf8(*command);
   // Final names on both sides: a Run entry written with a short name or a
   // subst drive still names this copy.

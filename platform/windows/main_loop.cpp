@@ -110,7 +110,7 @@ using unique_power_registration = win::unique_handle_of<unregister_power>;
 
 // Hidden and top-level (not message-only): only those get the session's
 // broadcasts, the power broadcasts and taskkill's WM_CLOSE. The tray's icon
-// will belong to a window of this class too. Where no top-level window can
+// has a window of its own class on this thread (platform/windows/tray.cpp). Where no top-level window can
 // exist (no desktop: Wine without a display) a message-only one still wakes
 // the loop and, registered for them, gets sleep and resume.
 HWND create_window(unique_power_registration& power) {

@@ -31,18 +31,31 @@ class supervisor_test : public ::testing::Test {
   std::shared_ptr<engine_shared> shared = std::make_shared<engine_shared>();
   std::vector<std::string> published;
   supervisor_actor sup;
+  caf::actor subscriber;
+
+  // A front end: writes down "state/detail" of every snapshot it is sent.
+  caf::actor spawn_subscriber(std::vector<std::string>& out) {
+    return sys.spawn([&out](caf::event_based_actor*) -> caf::behavior {
+      return {[&out](const status_snapshot& s) { out.push_back(s.state + "/" + s.detail); }};
+    });
+  }
+  // The supervisor's own view, for what it keeps that no message shows.
+  supervisor_state& sup_state() {
+    return dynamic_cast<supervisor_pointer>(caf::actor_cast<caf::abstract_actor*>(sup))->state;
+  }
 
   void SetUp() override {
     shared->set_config(config::defaults(config::target_os::linux_os));
-    supervisor_options o;
-    o.on_change = [this](const status_snapshot& s) { published.push_back(s.state + "/" + s.detail); };
-    sup = sys.spawn(engine_supervisor, std::make_shared<fake_env>(world), shared, o);
+    sup = sys.spawn(engine_supervisor, std::make_shared<fake_env>(world), shared, supervisor_options{});
+    subscriber = spawn_subscriber(published);
+    caf::anon_send(sup, subscribe_atom_v, subscriber);
     sched.run();
   }
   void TearDown() override {
     // Stop closes every child; then no actor is left for ~actor_system to wait on.
     caf::anon_send(sup, stop_atom_v);
     sched.run();
+    caf::anon_send_exit(subscriber, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -247,6 +260,9 @@ TEST_F(supervisor_test, exception_in_a_child_fails_with_crash_dump) {
   ASSERT_EQ(world.dumps.size(), 1u);
   EXPECT_NE(world.dumps[0].find("boom in relay_host"), std::string::npos);
   EXPECT_NE(world.dumps[0].find("state history"), std::string::npos);
+  EXPECT_NE(world.dumps[0].find("Active -> Failed (exception)"), std::string::npos)
+      << "the dump shows the change that wrote it: " << world.dumps[0];
+  EXPECT_EQ(shared->history().e3.crash_dumps, 1u);
 }
 
 TEST_F(supervisor_test, sleep_pauses_and_resume_restarts) {
@@ -302,6 +318,86 @@ TEST_F(supervisor_test, every_change_is_published) {
                                 "Idle/stopped"};
   EXPECT_EQ(published, want);
   EXPECT_EQ(world.rules_alive, 0);
+}
+
+TEST_F(supervisor_test, a_second_subscriber_gets_the_same_changes) {
+  std::vector<std::string> second;
+  auto tray = spawn_subscriber(second);
+  caf::anon_send(sup, subscribe_atom_v, tray);
+  caf::anon_send(sup, subscribe_atom_v, tray);  // twice: still one copy of each change
+  sched.run();
+  go_active();
+  EXPECT_EQ(second, published);
+  EXPECT_EQ(second, (std::vector<std::string>{"Starting/starting", "Active/"}));
+  caf::anon_send_exit(tray, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+TEST_F(supervisor_test, a_killed_subscriber_is_dropped_and_the_engine_carries_on) {
+  std::vector<std::string> second;
+  auto tray = spawn_subscriber(second);
+  caf::anon_send(sup, subscribe_atom_v, tray);
+  sched.run();
+  go_active();
+  ASSERT_EQ(sup_state().subscribers.size(), 2u);
+  // Killed, not a clean exit: a child dying so would be an exception.
+  caf::anon_send_exit(tray, caf::exit_reason::kill);
+  sched.run();
+  EXPECT_EQ(sup_state().subscribers.size(), 1u) << "the dead subscriber is forgotten";
+  EXPECT_EQ(status().state, "Active") << "a front end going away is no failure of the engine";
+  EXPECT_TRUE(world.dumps.empty());
+  auto seen = second.size();
+  published.clear();
+  send(upstream_failure{"health", "gone", true});
+  EXPECT_EQ(second.size(), seen);
+  EXPECT_EQ(published, (std::vector<std::string>{"Reconnecting/reconnecting (attempt 1)"}))
+      << "the other subscriber is still told";
+}
+
+TEST_F(supervisor_test, transitions_and_e3_counters_are_shared_for_the_dump) {
+  go_active();
+  send(upstream_failure{"health", "control connection closed by the proxy", true});
+  advance(1s);
+  answer_probe(true);
+  send(divert_lost{"NFQUEUE receive failed", false});
+  advance(2s);
+  send(sleep_atom_v);  // a pause, not a lost proxy
+  auto h = shared->history();
+  EXPECT_EQ(h.e3.reconnects, 1u);
+  EXPECT_EQ(h.e3.driver_reopens, 1u);
+  EXPECT_EQ(h.e3.crash_dumps, 0u);
+  std::vector<std::string> seen;
+  for (auto& t : h.transitions) {
+    seen.push_back(t.from + ">" + t.to + ":" + t.event);
+    EXPECT_EQ(t.time.size(), 24u) << t.time;
+    EXPECT_EQ(t.time.back(), 'Z') << "UTC: " << t.time;
+  }
+  std::vector<std::string> want{"Idle>Starting:start",
+                                "Starting>Active:checks_ok",
+                                "Active>Reconnecting:proxy_unreachable",
+                                "Reconnecting>Active:proxy_healthy",
+                                "Active>Active:driver_lost",
+                                "Active>Active:driver_reopened",
+                                "Active>Reconnecting:sleep"};
+  EXPECT_EQ(seen, want);
+  ASSERT_GE(h.transitions.size(), 3u);
+  EXPECT_EQ(h.transitions[2].cause, "control connection closed by the proxy");
+  EXPECT_EQ(h.transitions[4].detail, "reopening driver");
+}
+
+TEST_F(supervisor_test, transition_history_keeps_the_last_hundred) {
+  go_active();
+  for (int i = 0; i < 60; ++i) {
+    send(upstream_failure{"health", "gone " + std::to_string(i), true});
+    advance(1s);
+    answer_probe(true);
+  }
+  auto h = shared->history();
+  ASSERT_EQ(h.transitions.size(), 100u);
+  EXPECT_EQ(h.transitions.back().to, "Active");
+  EXPECT_EQ(h.transitions.back().event, "proxy_healthy");
+  EXPECT_EQ(h.transitions[h.transitions.size() - 2].cause, "gone 59");
+  EXPECT_EQ(h.e3.reconnects, 60u);
 }
 
 TEST_F(supervisor_test, proxy_unreachable_at_start_retries_with_targets_refused) {

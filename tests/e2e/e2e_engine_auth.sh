@@ -41,7 +41,10 @@ status=$(engine_status)
 stop_engine
 if grep -q 'c0rrect-h0rse\|wr0ng-pass' "$E2E_DIR/engine.log"; then fail "a password leaked into the engine's output"; fi
 if grep -q 'c0rrect-h0rse\|wr0ng-pass' <<<"$status"; then fail "a password leaked into status"; fi
+# The log dir holds drover.log (and rotated ones), stats.json and saved dumps.
 if grep -rq 'c0rrect-h0rse\|wr0ng-pass' "$E2E_DIR/state" 2>/dev/null; then fail "a password leaked into the log dir"; fi
+if grep -rq 'drovertest' "$E2E_DIR/state" 2>/dev/null; then fail "the login leaked into the log dir"; fi
+if grep -q 'drovertest' <<<"$status"; then fail "the login leaked into status"; fi
 [ -z "$(drover_leftovers)" ] || fail "rules left behind"
 
 echo "a proxy that drops what follows the greeting: targets still carried, step by step"
