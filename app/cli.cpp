@@ -28,7 +28,7 @@ parse_outcome parse_args(int argc, const char* const* argv) {
   o.args = args;
   if (o.verb == "--help" || o.verb == "-h") o.verb = "help";
   if (o.verb == "--version") o.verb = "version";
-  static const std::set<std::string> verbs{"run",     "check",   "status", "dump",     "stop",
+  static const std::set<std::string> verbs{"run",     "check",   "status", "dump",      "stop",
                                            "cleanup", "version", "help",   "autostart", "tray"};
   if (!verbs.count(o.verb)) return {std::nullopt, "unknown command '" + o.verb + "'"};
   // Which flags each verb takes; anything else is an error, not ignored.

@@ -172,10 +172,9 @@ using rules_keeper_actor =
 /// every change and polled every second for the rates), turns a picked menu
 /// item (its tray::item_id as int) into a control request, and shows each
 /// request's answer. `menu` says whether the menu is open.
-using tray_actor =
-    caf::typed_actor<caf::reacts_to<status_atom, std::string>, caf::reacts_to<click_atom, int32_t>,
-                     caf::reacts_to<answer_atom, std::string, std::string>, caf::reacts_to<menu_atom, bool>,
-                     caf::reacts_to<tick_atom>>;
+using tray_actor = caf::typed_actor<caf::reacts_to<status_atom, std::string>, caf::reacts_to<click_atom, int32_t>,
+                                    caf::reacts_to<answer_atom, std::string, std::string>,
+                                    caf::reacts_to<menu_atom, bool>, caf::reacts_to<tick_atom>>;
 
 /// One per redirected TCP / UDP flow.
 using flow_relay_actor = caf::typed_actor<caf::reacts_to<relay_closed>, caf::reacts_to<close_atom>>;

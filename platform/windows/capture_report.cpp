@@ -24,12 +24,13 @@ std::vector<std::pair<std::string, std::string>> capture_report() {
   auto slash = exe.find_last_of("\\/");
   std::string dir = slash == std::string::npos ? std::string(".") : exe.substr(0, slash);
   std::vector<std::pair<std::string, std::string>> out;
-  int official = 0, trusted = 0, files = 0;
+  int official = 0, trusted = 0, files = 0, unread = 0;
   for (const char* name : {"WinDivert.dll", "WinDivert64.sys"}) {
     ++files;
     auto content = read_small_file(dir + "\\" + name, 16u << 20);
     std::string key = std::string("sha256_") + name;
     if (!content) {
+      ++unread;
       out.emplace_back(key, content.err().message);
       continue;
     }
@@ -42,9 +43,11 @@ std::vector<std::pair<std::string, std::string>> capture_report() {
     official += listed(win::official_windivert_files(), name, *sha);
     trusted += listed(win::trusted_windivert_files(), name, *sha);
   }
-  out.emplace_back("windivert_version", official == files  ? "2.2.2-A (the official release's files)"
-                                        : trusted == files ? "a test build's WinDivert double (trusted by this build)"
-                                                           : "unknown: the files are not those Drover ships");
+  const char* version = unread > 0          ? "unknown: its files cannot be read (see the hashes)"
+                        : official == files ? "2.2.2-A (the official release's files)"
+                        : trusted == files  ? "a test build's WinDivert double (trusted by this build)"
+                                            : "unknown: the files are not those Drover ships";
+  out.emplace_back("windivert_version", version);
   return out;
 }
 
