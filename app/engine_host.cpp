@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdlib>
 #include <utility>
 
@@ -158,7 +159,10 @@ nlohmann::json engine_host::status() const {
     j["last_error"] = engine_error.empty() || engine_error == problem ? problem : problem + "; " + engine_error;
   }
   // What the tray opens ("Open config", "Open log") and shows in About.
-  j["config_path"] = lc_.path;
+  // Absolute: the tray opens it from another working directory.
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(lc_.path, ec);
+  j["config_path"] = ec ? lc_.path : abs.string();
   j["log_path"] = log_file_path();
   j["lifetime"] = lifetime_->to_json();
   return j;

@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 
 #include "platform/paths.hpp"
@@ -18,13 +20,57 @@ extern char** environ;
 
 namespace drover::platform {
 
+namespace {
+
+// What xdg-open's exit status means (xdg-utils' manual).
+std::string xdg_open_failure(int code) {
+  switch (code) {
+    case 2:
+      return "the file does not exist";
+    case 3:
+      return "no program to open it was found (xdg-open: a required tool is missing)";
+    case 4:
+      return "the desktop found no program for this kind of file";
+    default:
+      return "xdg-open failed (exit " + std::to_string(code) + ")";
+  }
+}
+
+}  // namespace
+
 status open_with_desktop(const std::string& path) {
+  // An absolute path only: a relative one would be the tray's, not the
+  // engine's, and one starting with '-' an option of xdg-open's.
+  if (path.empty() || path[0] != '/') return make_error("bad_path", "not an absolute path: " + path);
+  // The tray blocks the stop signals (its main loop waits for them) and
+  // ignores SIGPIPE; what it opens must not inherit either.
+  posix_spawnattr_t attr;
+  ::posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD}) sigaddset(&defaults, sig);
+  ::posix_spawnattr_setsigmask(&attr, &none);
+  ::posix_spawnattr_setsigdefault(&attr, &defaults);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
   std::string prog = "xdg-open";
   char* argv[] = {prog.data(), const_cast<char*>(path.c_str()), nullptr};
-  if (int rc = ::posix_spawnp(&pid, "xdg-open", nullptr, nullptr, argv, environ); rc != 0)
-    return make_error("spawn_failed", std::string("cannot run xdg-open: ") + std::strerror(rc));
-  // xdg-open hands the file over and exits; reap it so no zombie stays.
+  int rc = ::posix_spawnp(&pid, "xdg-open", nullptr, &attr, argv, environ);
+  ::posix_spawnattr_destroy(&attr);
+  if (rc != 0) return make_error("spawn_failed", std::string("cannot run xdg-open: ") + std::strerror(rc));
+  // xdg-open hands the file over and exits: its answer within a second says
+  // whether that worked; one still running then has started a program.
+  for (int waited_ms = 0; waited_ms < 1000; waited_ms += 20) {
+    int st = 0;
+    pid_t r = ::waitpid(pid, &st, WNOHANG);
+    if (r == pid) {
+      if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return ok();
+      return make_error("open_failed", WIFEXITED(st) ? xdg_open_failure(WEXITSTATUS(st)) : "xdg-open was killed");
+    }
+    if (r < 0 && errno != EINTR) return ok();
+    ::usleep(20000);
+  }
   std::thread([pid] {
     int ignored = 0;
     while (::waitpid(pid, &ignored, 0) < 0 && errno == EINTR) {

@@ -15,8 +15,14 @@ status open_with_desktop(const std::string& path) {
   auto wide = win::to_wide(path);
   auto rc = reinterpret_cast<INT_PTR>(::ShellExecuteW(nullptr, L"open", wide.c_str(), nullptr, nullptr, SW_SHOWNORMAL));
   // ShellExecuteW returns a value above 32 on success, an error code otherwise.
-  if (rc <= 32) return make_error("open_failed", "the shell could not open it (error " + std::to_string(rc) + ")");
-  return ok();
+  if (rc > 32) return ok();
+  // A fresh Windows has no program for .toml (SE_ERR_NOASSOC): every
+  // Windows has Notepad, and config and log are text.
+  auto args = L"\"" + wide + L"\"";
+  auto np = reinterpret_cast<INT_PTR>(
+      ::ShellExecuteW(nullptr, L"open", L"notepad.exe", args.c_str(), nullptr, SW_SHOWNORMAL));
+  if (np > 32) return ok();
+  return make_error("open_failed", "the shell could not open it (error " + std::to_string(rc) + ")");
 }
 
 result<std::string> user_state_dir() {

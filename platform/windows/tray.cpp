@@ -11,6 +11,7 @@
 #include <shellapi.h>
 
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -40,6 +41,11 @@ class win_tray final : public tray_icon {
   explicit win_tray(tray_callbacks cb) : cb_(std::move(cb)) {}
   // On the window's thread, after the callers of show() have stopped.
   ~win_tray() override {
+    // The session's end can stop Drover from inside the menu's modal loop
+    // (WM_ENDSESSION is sent to it): the loop is ended, and open_menu()
+    // touches nothing of this object once it returns.
+    *alive_ = false;
+    if (open_menu_) ::EndMenu();
     if (!hwnd_) return;
     ::SetWindowLongPtrW(hwnd_, GWLP_USERDATA, 0);  // no message reaches a dying object
     NOTIFYICONDATAW d = base_data();
@@ -101,6 +107,7 @@ class win_tray final : public tray_icon {
   tray::colour icon_colour_ = tray::colour::grey;
   void* open_menu_ = nullptr;  // the popup while TrackPopupMenuEx runs
   bool menu_reported_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 void win_tray::wake() {
@@ -198,8 +205,10 @@ void win_tray::open_menu(int x, int y) {
   // or the next menu may close at once.
   ::SetForegroundWindow(hwnd_);
   open_menu_ = menu->get();
+  auto alive = alive_;
   UINT align = ::GetSystemMetrics(SM_MENUDROPALIGNMENT) ? TPM_RIGHTALIGN : TPM_LEFTALIGN;
   ::TrackPopupMenuEx(static_cast<HMENU>(open_menu_), align | TPM_BOTTOMALIGN | TPM_RIGHTBUTTON, x, y, hwnd_, nullptr);
+  if (!*alive) return;  // destroyed while the menu was open
   open_menu_ = nullptr;
   report_menu(false);
   ::PostMessageW(hwnd_, WM_NULL, 0, 0);
