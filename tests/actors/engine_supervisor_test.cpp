@@ -6,6 +6,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 
 #include "tests/actors/fake_env.hpp"
+#include "tests/actors/test_config.hpp"
 
 using namespace drover;
 using namespace drover::testing;
@@ -13,14 +14,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct test_config : caf::actor_system_config {
-  test_config() {
-    add_message_types<caf::id_block::drover>();
-    set("scheduler.policy", caf::atom("testing"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-    set("logger.console-verbosity", caf::atom("quiet"));
-  }
-};
+using drover::testing::test_config;
 
 class supervisor_test : public ::testing::Test {
  protected:

@@ -4,7 +4,9 @@
 #include "actors/tray.hpp"
 
 #include <gtest/gtest.h>
+
 #include <caf/scheduler/test_coordinator.hpp>
+#include "tests/actors/test_config.hpp"
 
 #include <map>
 #include <mutex>
@@ -15,14 +17,7 @@ using namespace drover;
 
 namespace {
 
-struct test_config : caf::actor_system_config {
-  test_config() {
-    add_message_types<caf::id_block::drover>();
-    set("scheduler.policy", caf::atom("testing"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-    set("logger.console-verbosity", caf::atom("quiet"));
-  }
-};
+using drover::testing::test_config;
 
 struct fake_icon final : platform::tray_icon {
   std::vector<tray::view> views;
