@@ -71,6 +71,12 @@ result<std::unique_ptr<tray_front>> tray_front::open(caf::actor_system& sys, std
   platform::tray_callbacks cb;
   cb.clicked = [s = f->slot_](tray::item_id id) { s->send(click_atom_v, static_cast<int32_t>(id)); };
   cb.menu_open = [s = f->slot_](bool open) { s->send(menu_atom_v, open); };
+  // Only a tray of its own process loses its session (Linux `drover tray`;
+  // the next login starts it again): it ends, the engine does not care.
+  cb.lost = [](const std::string& why) {
+    spdlog::warn("tray: quitting, the desktop session is gone ({})", why);
+    platform::post_main_loop(platform::os_request::stop);
+  };
   auto icon = platform::open_tray(std::move(cb));
   if (!icon) return icon.err();
   f->icon_ = std::shared_ptr<platform::tray_icon>(std::move(*icon));

@@ -31,6 +31,10 @@ struct tray_callbacks {
   /// every second while it is open. May never be called where the host does
   /// not say.
   std::function<void(bool)> menu_open;
+  /// The desktop session went away under the tray (Linux: its D-Bus session
+  /// bus closed): nothing can show it any more. Called at most once, on the
+  /// tray's own thread; the tray may be destroyed afterwards as usual.
+  std::function<void(const std::string& why)> lost;
 };
 
 /// The platform's tray. Errors: Linux "no_session" (no D-Bus session bus or

@@ -2,56 +2,26 @@
 // policy route, and the queue's line in /proc/net/netfilter/nfnetlink_queue.
 #include "platform/capture_report.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "core/filter.hpp"
 #include "platform/linux/linux_redirect.hpp"
-
-extern char** environ;
+#include "platform/linux/run_command.hpp"
 
 namespace drover::platform {
 namespace {
 
-// stdout and stderr of argv (from PATH), stdin empty; "" and a reason in
-// `why` when it could not run or failed.
+// stdout and stderr of argv; "" and a reason in `why` when it could not
+// run or failed.
 std::string output_of(const std::vector<std::string>& argv, std::string& why) {
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) < 0) {
-    why = std::string("pipe: ") + std::strerror(errno);
+  auto r = run_command(argv);
+  if (!r.started) {
+    why = r.output;
     return "";
   }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(out[1]);
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-  ::close(out[0]);
-  if (rc != 0) {
-    why = argv[0] + ": " + std::strerror(rc);
-    return "";
-  }
-  int st = 0;
-  ::waitpid(pid, &st, 0);
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) why = argv[0] + " failed: " + text;
-  return text;
+  if (r.exit_code != 0) why = argv[0] + " failed: " + r.output;
+  return r.output;
 }
 
 // The table headers and every line naming one of Drover's chains.

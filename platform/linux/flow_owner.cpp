@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/filter.hpp"
 #include "platform/linux/fd_table_cache.hpp"
 #include "platform/linux/proc_events.hpp"
 #include "platform/process_table.hpp"
@@ -86,8 +88,26 @@ bool matches(const inet_diag_sockid& want, const inet_diag_sockid& got, int fami
   return got.idiag_dport == want.idiag_dport && std::memcmp(got.idiag_dst, want.idiag_dst, n) == 0;
 }
 
-// Returns the inode of the socket, 0 if none matched.
-uint32_t lookup_inode(int fd, const query& q) {
+// A socket the kernel listed: its inode (0: none matched) and whether it is
+// one of Drover's own (SO_MARK, listed to a CAP_NET_ADMIN asker).
+struct found_socket {
+  uint32_t inode = 0;
+  bool own = false;
+};
+
+bool own_mark(const inet_diag_msg* m, const nlmsghdr* h) {
+  auto* a = reinterpret_cast<const rtattr*>(m + 1);
+  int len = static_cast<int>(h->nlmsg_len) - static_cast<int>(NLMSG_LENGTH(sizeof *m));
+  for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+    if (a->rta_type != INET_DIAG_MARK || RTA_PAYLOAD(a) < sizeof(uint32_t)) continue;
+    uint32_t mark;
+    std::memcpy(&mark, RTA_DATA(a), sizeof mark);
+    return mark == filter::mark::own || mark == filter::mark::own_reply;
+  }
+  return false;
+}
+
+found_socket lookup_inode(int fd, const query& q) {
   struct {
     nlmsghdr nlh;
     inet_diag_req_v2 r;
@@ -112,9 +132,9 @@ uint32_t lookup_inode(int fd, const query& q) {
   }
   sockaddr_nl nl{};
   nl.nl_family = AF_NETLINK;
-  if (::sendto(fd, &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&nl), sizeof nl) < 0) return 0;
+  if (::sendto(fd, &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&nl), sizeof nl) < 0) return {};
   alignas(nlmsghdr) static thread_local char buf[32768];
-  uint32_t found = 0;
+  found_socket found;
   while (true) {
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) return found;
@@ -122,8 +142,8 @@ uint32_t lookup_inode(int fd, const query& q) {
       if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return found;
       auto* m = static_cast<inet_diag_msg*>(NLMSG_DATA(h));
       // A non-dump reply is the socket asked for (an error reply ends above).
-      if (!q.dump) return m->idiag_inode;
-      if (!found && matches(q.id, m->id, q.family)) found = m->idiag_inode;
+      if (!q.dump) return {m->idiag_inode, own_mark(m, h)};
+      if (!found.inode && matches(q.id, m->id, q.family)) found = {m->idiag_inode, own_mark(m, h)};
     }
   }
 }
@@ -141,7 +161,8 @@ class linux_flow_owner final : public flow_owner {
       take_news(is_target);
       if (newcomers_.empty()) return uint32_t{0};
     }
-    uint32_t inode = socket_of(v);
+    auto sock = socket_of(v);
+    uint32_t inode = sock.inode;
     if (!inode) {
       // No socket (closed already, or never visible here): whose it was
       // cannot be told. Only when no target runs at all is it surely not one.
@@ -151,6 +172,10 @@ class linux_flow_owner final : public flow_owner {
       }
       return make_error("owner_unknown", "no socket sent it (closed before it could be looked up?)");
     }
+    // Drover's own sockets are never queued (their mark skips the queue): the
+    // sender closed its socket and Drover's took the port since (a restart
+    // opens many). Whose the packet was cannot be told.
+    if (sock.own) return make_error("owner_unknown", "its port now belongs to a socket of Drover's own");
     // Known targets: first what they opened since the last look (a target's
     // new flow is there), then all of it, for those only partly read.
     std::vector<uint32_t> unsure;
@@ -174,25 +199,25 @@ class linux_flow_owner final : public flow_owner {
     // No target holds it, as far as the tables showed. A socket its owner
     // closed while we looked (sent one datagram and closed: the queued
     // packet still names it) may have been a target's: that is not "direct".
-    if (socket_of(v) != inode)
+    if (socket_of(v).inode != inode)
       return make_error("owner_unknown", "the socket was closed while its owner was looked up");
     return uint32_t{0};
   }
 
  private:
-  // The inode of the socket that sent `v`, 0 if none is found.
-  uint32_t socket_of(const packet::view& v) {
+  // The socket that sent `v` (inode 0 if none is found).
+  found_socket socket_of(const packet::view& v) {
     uint8_t proto = v.proto == packet::l4_proto::tcp ? IPPROTO_TCP : IPPROTO_UDP;
     for (int fam : {AF_INET, AF_INET6}) {
       // IPv4 may come from an AF_INET socket or a dual-stack AF_INET6 one.
       if (fam == AF_INET && v.version != packet::ip_version::v4) continue;
       // Exact lookup first (TCP: works in SYN_SENT; UDP: the receive lookup,
       // which also finds unconnected sockets), then a dump by our port.
-      uint32_t inode = lookup_inode(nl_.fd(), {fam, proto, false, sockid(v, fam)});
-      if (!inode) inode = lookup_inode(nl_.fd(), {fam, proto, true, sockid(v, fam)});
-      if (inode) return inode;
+      auto s = lookup_inode(nl_.fd(), {fam, proto, false, sockid(v, fam)});
+      if (!s.inode) s = lookup_inode(nl_.fd(), {fam, proto, true, sockid(v, fam)});
+      if (s.inode) return s;
     }
-    return 0;
+    return {};
   }
 
   // Not one of the known targets: maybe a target that started after the last

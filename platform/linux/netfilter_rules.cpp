@@ -1,72 +1,21 @@
 // Drover's own chains, installed atomically with iptables-restore --noflush
 // and removed on destruction; a crashed run's leftovers are removed first.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "platform/linux/linux_redirect.hpp"
+#include "platform/linux/run_command.hpp"
 #include "platform/redirect.hpp"
-
-extern char** environ;
 
 namespace drover::platform {
 namespace {
-
-struct exec_result {
-  int exit_code = -1;
-  std::string output;
-};
-
-// Runs argv[0] from PATH with `input` on stdin; stdout+stderr captured.
-exec_result run(const std::vector<std::string>& argv, const std::string& input = {}) {
-  exec_result r;
-  int in[2], out[2];
-  if (::pipe2(in, O_CLOEXEC) < 0) return r;
-  if (::pipe2(out, O_CLOEXEC) < 0) {
-    ::close(in[0]);
-    ::close(in[1]);
-    return r;
-  }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(in[0]);
-  ::close(out[1]);
-  if (rc == 0 && !input.empty()) (void)!::write(in[1], input.data(), input.size());
-  ::close(in[1]);
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof buf)) > 0) r.output.append(buf, static_cast<size_t>(n));
-  ::close(out[0]);
-  if (rc != 0) {
-    r.output = argv[0] + ": " + std::strerror(rc);
-    return r;
-  }
-  int st = 0;
-  ::waitpid(pid, &st, 0);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
 
 void run_all(const std::vector<std::vector<std::string>>& cmds) {
   for (auto& c : cmds) {
     // A jump may have been inserted more than once by an older crashed run.
     bool is_delete = c.size() > 4 && c[4] == "-D";
     for (int i = 0; i < 8; ++i)
-      if (run(c).exit_code != 0 || !is_delete) break;
+      if (run_command(c).exit_code != 0 || !is_delete) break;
   }
 }
 
@@ -84,9 +33,9 @@ constexpr family_tool family_tools[] = {{filter::family::v4, "iptables-save", "i
 // duplicate is removed, so marked UDP is never routed out meanwhile).
 status apply_rules(const filter::inputs& in, const filter::linux_params& p) {
   for (const auto& f : family_tools) {
-    auto saved = run({f.save});
+    auto saved = run_command({f.save});
     std::string script = filter::linux_replace_script(saved.exit_code == 0 ? saved.output : "", in, p, f.f);
-    auto r = run({f.restore, "-w", "--noflush"}, script);
+    auto r = run_command({f.restore, "-w", "--noflush"}, script);
     if (r.exit_code != 0)
       return make_error("rules",
                         std::string(f.restore) + " failed: " + r.output + " (is iptables installed, and are we root?)");
@@ -94,18 +43,18 @@ status apply_rules(const filter::inputs& in, const filter::linux_params& p) {
   auto add = filter::linux_route_add(p, filter::family::v4);
   auto del = filter::linux_route_del(p, filter::family::v4);
   for (auto& c : add) {
-    auto r = run(c);
+    auto r = run_command(c);
     if (r.exit_code != 0) return make_error("rules", "policy route failed: " + r.output);
   }
   // `ip rule add` stacks copies; keep exactly one (a crashed run left one).
   auto count = [] {
-    auto r = run({"ip", "-4", "rule", "show", "fwmark", std::to_string(filter::mark::redirect_udp)});
+    auto r = run_command({"ip", "-4", "rule", "show", "fwmark", std::to_string(filter::mark::redirect_udp)});
     size_t n = 0;
     for (char ch : r.output) n += ch == '\n';
     return n;
   };
   for (size_t n = count(); n > 1; --n)
-    if (run(del.front()).exit_code != 0) break;
+    if (run_command(del.front()).exit_code != 0) break;
   return ok();
 }
 
@@ -121,7 +70,7 @@ class linux_rules final : public redirector {
   }
   bool intact() const override {
     for (const char* tool : {"iptables", "ip6tables"})
-      if (run({tool, "-w", "-t", "mangle", "-C", "OUTPUT", "-j", "DROVER_OUT"}).exit_code != 0) return false;
+      if (run_command({tool, "-w", "-t", "mangle", "-C", "OUTPUT", "-j", "DROVER_OUT"}).exit_code != 0) return false;
     return true;
   }
 
@@ -133,18 +82,18 @@ void remove_stale_rules(const filter::linux_params& p) {
   // One save and at most one restore per family: fast enough for a stop
   // within 500 ms. The command-by-command path is the fallback.
   for (const auto& f : family_tools) {
-    auto saved = run({f.save});
+    auto saved = run_command({f.save});
     if (saved.exit_code != 0) {
       run_all(filter::linux_cleanup(f.f));
       continue;
     }
     auto script = filter::linux_cleanup_script(saved.output);
-    if (!script.empty() && run({f.restore, "-w", "--noflush"}, script).exit_code != 0)
+    if (!script.empty() && run_command({f.restore, "-w", "--noflush"}, script).exit_code != 0)
       run_all(filter::linux_cleanup(f.f));
   }
   for (auto& c : filter::linux_route_del(p, filter::family::v4)) {
     for (int i = 0; i < 8; ++i)
-      if (run(c).exit_code != 0) break;
+      if (run_command(c).exit_code != 0) break;
   }
 }
 
@@ -162,7 +111,7 @@ void remove_stale_redirect() { remove_stale_rules(filter::linux_params{}); }
 
 bool leftover_redirect_present() {
   for (const auto& f : family_tools) {
-    auto saved = run({f.save});
+    auto saved = run_command({f.save});
     if (saved.exit_code == 0 && !filter::linux_cleanup_script(saved.output).empty()) return true;
   }
   return false;

@@ -107,6 +107,7 @@ class gtk_side {
     app_indicator_set_menu(indicator_, GTK_MENU(menu_.widget()));
     app_indicator_set_status(indicator_, APP_INDICATOR_STATUS_ACTIVE);
     watch_menu();
+    watch_bus();
   }
   ~gtk_side() {
     cancel_close_timer();
@@ -117,6 +118,7 @@ class gtk_side {
       g_object_unref(root_);
     }
     g_signal_handlers_disconnect_by_data(menu_.widget(), this);
+    g_signal_handlers_disconnect_by_data(bus_, this);
     // The indicator first: it holds the menu and leaves the bus.
     g_object_unref(indicator_);
     g_object_unref(bus_);
@@ -154,6 +156,25 @@ class gtk_side {
   }
 
  private:
+  // GLib's shared session connection (ayatana's too) raises SIGTERM when
+  // the bus goes, by default. Our processes block SIGTERM on every thread
+  // and wait for it on the main one, so that thread-directed signal would
+  // stay pending and the tray would linger with nobody to show it: say so
+  // instead, and let the owner end.
+  void watch_bus() {
+    g_dbus_connection_set_exit_on_close(bus_, FALSE);
+    g_signal_connect(bus_, "closed", G_CALLBACK(on_bus_closed), this);
+  }
+  static void on_bus_closed(GDBusConnection*, gboolean, GError* err, gpointer self) {
+    auto* me = static_cast<gtk_side*>(self);
+    if (me->lost_) return;
+    me->lost_ = true;
+    std::string why =
+        std::string("the D-Bus session bus closed") + (err != nullptr ? ": " + std::string(err->message) : "");
+    spdlog::warn("tray: {}", why);
+    if (me->cb_.lost) me->cb_.lost(why);
+  }
+
   // Hosts say when the menu opens on the dbusmenu root: AboutToShow(0) or
   // the event "opened" (id 0); some say "closed" too. xfce4-panel 4.18 sends
   // only AboutToShowGroup([0]), never a closing: there the menu counts as
@@ -216,6 +237,7 @@ class gtk_side {
   std::optional<tray::view> shown_;
   bool menu_open_ = false;
   bool host_says_closed_ = false;  ///< this host reports closings: no guessing
+  bool lost_ = false;              ///< the session bus closed
   guint close_timer_ = 0;
 };
 

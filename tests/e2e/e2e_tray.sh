@@ -174,6 +174,21 @@ out=$("$PY" "$HELPER" wait-colour 0 0 480 32 none 5 "$E2E_DIR/after.png") || fai
 [ "$(engine_field state)" = Active ] || fail "the engine is $(engine_field state) after the tray quit"
 [ -z "$(ls -d "$E2E_DIR/run"/drover-tray-* 2>/dev/null)" ] || fail "the tray left its icon directory behind"
 
+echo "the session ends (its D-Bus bus dies): drover tray ends too, the engine keeps running"
+bg "$E2E_DIR/tray2.log" env XDG_STATE_HOME="$TRAY_STATE" "$DROVER" tray
+TRAY_PID=$BG_PID
+"$PY" "$HELPER" wait-item 10 >/dev/null || fail "the second drover tray registered no item: $(cat "$E2E_DIR/tray2.log")"
+kill "$DESKTOP_BUS"
+deadline=$((SECONDS + 5))
+while kill -0 "$TRAY_PID" 2>/dev/null; do
+  [ "$SECONDS" -le "$deadline" ] || fail "drover tray lingers after its session bus died: $(tail -3 "$E2E_DIR/tray2.log")"
+  sleep 0.05
+done
+wait "$TRAY_PID" || fail "drover tray exited with $? after its bus died: $(tail -5 "$E2E_DIR/tray2.log")"
+grep -q "the desktop session is gone" "$E2E_DIR/tray2.log" || fail "drover tray did not say why it ended"
+note "$(grep 'session is gone' "$E2E_DIR/tray2.log")"
+[ "$(engine_field state)" = Active ] || fail "the engine is $(engine_field state) after the tray's session ended"
+
 stop_engine
 [ -z "$(drover_leftovers)" ] || fail "rules left behind"
 assert_no_target_leak

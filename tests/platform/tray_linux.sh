@@ -202,4 +202,26 @@ do
   sleep 0.05
 done
 out=$("$PY" "$HELPER" wait-colour 0 0 480 32 none 5 "$T/after.png") || fail "an icon stays on the panel: $out"
+
+echo "the session bus dies under the tray: lost, with the reason; the probe lives on and ends cleanly"
+# GLib's default would raise SIGTERM on one of its threads; a process that
+# blocks SIGTERM (every drover process) would never see it and linger.
+: >"$T/probe.out"
+exec 9<>"$T/in"
+"$PROBE" <"$T/in" >"$T/probe.out" 2>"$T/probe.err" 9>&- &
+PROBE_PID=$!
+wait_line '^ready$' 10
+"$PY" "$HELPER" wait-item 10 >/dev/null || fail "the second probe's item never registered"
+kill "$DESKTOP_BUS"
+wait_line '^lost the D-Bus session bus closed' 5
+note "$(grep '^lost' "$T/probe.out")"
+kill -0 "$PROBE_PID" 2>/dev/null || fail "the probe died with the bus (GLib's exit-on-close)"
+exec 9>&-
+deadline=$((SECONDS + 5))
+while kill -0 "$PROBE_PID" 2>/dev/null; do
+  [ "$SECONDS" -le "$deadline" ] || fail "the probe did not end after its input did, with the bus gone"
+  sleep 0.05
+done
+wait "$PROBE_PID" || fail "the probe exited with $? after the bus died: $(tail -5 "$T/probe.err")"
+PROBE_PID=""
 echo "ok: the platform tray under xfce4-panel"

@@ -4,7 +4,7 @@
 //   in:  {"icon":"green","tooltip":"Drover: Active","menu":[{"id":2,"label":"Start"},
 //         {"id":9,"label":"Start at login","checkable":true,"checked":true,"separator_before":true}]}
 //        {"notify":{"title":"Drover","text":"lives here"}}
-//   out: ready | clicked <id> | menu <0|1>
+//   out: ready | clicked <id> | menu <0|1> | lost <why>
 // End of input closes the tray (exit 0). An open error goes to stderr as
 // "tray_probe: <code>: <message>" (exit 1); a bad line too, but the probe
 // goes on.
@@ -58,6 +58,7 @@ int main() {
   drover::platform::tray_callbacks cb;
   cb.clicked = [](drover::tray::item_id id) { say("clicked " + std::to_string(static_cast<int>(id))); };
   cb.menu_open = [](bool open) { say(open ? "menu 1" : "menu 0"); };
+  cb.lost = [](const std::string& why) { say("lost " + why); };
   auto tray = drover::platform::open_tray(cb);
   if (!tray) {
     std::fprintf(stderr, "tray_probe: %s: %s\n", tray.err().code.c_str(), tray.err().message.c_str());
