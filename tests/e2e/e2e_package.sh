@@ -22,7 +22,7 @@ if [ -z "$DEB" ]; then
   exit 77
 fi
 [ -f "$DEB" ] || fail "DROVER_DEB=$DEB: no such file"
-for tool in lintian dpkg-deb systemd-analyze man groff shellcheck readelf md5sum python3; do
+for tool in lintian dpkg-deb systemd-analyze man groff shellcheck readelf md5sum python3 identify; do
   command -v "$tool" >/dev/null || fail "$tool is missing (./dev setup installs it)"
 done
 T=$(mktemp -d /tmp/drover-package.XXXXXX)  # 0700: the maintainer-script case copies /etc here
@@ -58,11 +58,18 @@ drwxr-xr-x root/root ./usr/
 drwxr-xr-x root/root ./usr/bin/
 -rwxr-xr-x root/root ./usr/bin/drover
 drwxr-xr-x root/root ./usr/share/
+drwxr-xr-x root/root ./usr/share/applications/
+-rw-r--r-- root/root ./usr/share/applications/drover-tray.desktop
 drwxr-xr-x root/root ./usr/share/doc/
 drwxr-xr-x root/root ./usr/share/doc/drover/
 -rw-r--r-- root/root ./usr/share/doc/drover/README.md
 -rw-r--r-- root/root ./usr/share/doc/drover/changelog.Debian.gz
 -rw-r--r-- root/root ./usr/share/doc/drover/copyright
+drwxr-xr-x root/root ./usr/share/icons/
+drwxr-xr-x root/root ./usr/share/icons/hicolor/
+drwxr-xr-x root/root ./usr/share/icons/hicolor/48x48/
+drwxr-xr-x root/root ./usr/share/icons/hicolor/48x48/apps/
+-rw-r--r-- root/root ./usr/share/icons/hicolor/48x48/apps/drover.png
 drwxr-xr-x root/root ./usr/share/lintian/
 drwxr-xr-x root/root ./usr/share/lintian/overrides/
 -rw-r--r-- root/root ./usr/share/lintian/overrides/drover
@@ -74,6 +81,21 @@ EOF
 got=$(dpkg-deb -c "$DEB" | awk '$6 != "./" {print $1, $2, $6}' | sort)
 [ "$got" = "$(sort <<<"$want")" ] || fail "contents differ (- wanted, + got):
 $(diff <(sort <<<"$want") <(echo "$got") || true)"
+# The menu entry starts the tray from PATH, in no terminal, and is the tree's.
+DESK=$ROOTFS/usr/share/applications/drover-tray.desktop
+cmp -s "$DESK" "$SRC/platform/linux/packaging/drover-tray.desktop" || fail "the menu entry is not the tree's"
+python3 - "$DESK" <<'PY' || fail "the menu entry is wrong: $(cat "$DESK")"
+import configparser, sys
+c = configparser.ConfigParser(interpolation=None)
+c.optionxform = str
+c.read(sys.argv[1])
+e = c["Desktop Entry"]
+assert e["Type"] == "Application" and e["Exec"] == "drover tray" and e["Terminal"] == "false", dict(e)
+assert e["Categories"].endswith(";") and e["Name"], dict(e)
+assert e["Icon"] == "drover", dict(e)
+PY
+[ "$(identify -format '%m %wx%h' "$ROOTFS/usr/share/icons/hicolor/48x48/apps/drover.png")" = "PNG 48x48" ] ||
+  fail "the menu entry's icon is not a 48x48 PNG"
 bin=$ROOTFS/usr/bin/drover
 if readelf -S "$bin" | grep -qE '\.symtab|\.debug_|\.comment'; then fail "/usr/bin/drover is not stripped"; fi
 "$bin" version | grep -qx "drover $VERSION" || fail "packaged binary says '$("$bin" version 2>&1)', wanted 'drover $VERSION'"

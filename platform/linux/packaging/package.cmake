@@ -64,6 +64,9 @@ install(FILES ${_pkg}/drover.service DESTINATION /lib/systemd/system COMPONENT d
 install(FILES ${_pkg}/config.toml DESTINATION /etc/drover COMPONENT drover
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
 install(FILES ${_out}/drover.8.gz DESTINATION share/man/man8 COMPONENT drover)
+# The desktop menu's way to start the tray (once; "Start at login" keeps it).
+install(FILES ${_pkg}/drover-tray.desktop DESTINATION share/applications COMPONENT drover)
+install(FILES ${_pkg}/drover.png DESTINATION share/icons/hicolor/48x48/apps COMPONENT drover)
 install(FILES ${_pkg}/lintian-overrides DESTINATION share/lintian/overrides RENAME drover COMPONENT drover)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${_pkg}/copyright ${_out}/changelog.Debian.gz
         DESTINATION share/doc/drover COMPONENT drover)
