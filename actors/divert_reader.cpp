@@ -39,7 +39,9 @@ divert_reader_actor::behavior_type divert_reader(divert_reader_actor::pointer se
   auto* handle = rt->handle.get();
   rt->thread = std::thread([handle, shared, parent] {
     flow_classifier classifier(shared, platform::make_flow_owner());
-    auto st = handle->run([&](const uint8_t* d, size_t n) { return classifier.classify(d, n); });
+    auto st = handle->run([&](const uint8_t* d, size_t n, const platform::packet_origin& from) {
+      return classifier.classify(d, n, from);
+    });
     if (!st) {
       spdlog::error("divert: {}", st.err().message);
       caf::anon_send(parent, divert_lost{st.err().message, st.err().code == "driver_gone"});

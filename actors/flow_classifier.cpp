@@ -18,7 +18,7 @@ flow_classifier::flow_classifier(std::shared_ptr<engine_shared> shared, std::uni
 }
 flow_classifier::~flow_classifier() = default;
 
-verdict flow_classifier::classify(const uint8_t* data, size_t len) {
+verdict flow_classifier::classify(const uint8_t* data, size_t len, const platform::packet_origin& from) {
   auto& c = shared_->counters;
   flow_verdict::facts f;
   f.active = shared_->active.load(std::memory_order_acquire);
@@ -36,7 +36,7 @@ verdict flow_classifier::classify(const uint8_t* data, size_t len) {
   }
   if (f.parsed && f.proto != packet::l4_proto::other) {
     auto pid =
-        owner_->owner(*v, shared_->targets(), [this](const std::string& exe) { return shared_->is_target(exe); });
+        owner_->owner(*v, from, shared_->targets(), [this](const std::string& exe) { return shared_->is_target(exe); });
     if (!pid) {
       f.owner = flow_verdict::ownership::unknown;
       detail = packet::addr_to_string(*v, true) + ":" + std::to_string(v->src_port) + " -> " +

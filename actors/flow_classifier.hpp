@@ -23,7 +23,7 @@ class flow_classifier {
   flow_classifier& operator=(const flow_classifier&) = delete;
   /// The verdict for `data` (a first packet, possibly cut to its headers);
   /// counts it in the shared counters.
-  verdict classify(const uint8_t* data, size_t len);
+  verdict classify(const uint8_t* data, size_t len, const platform::packet_origin& from = {});
 
  private:
   void report_unattributed(const char* why, const std::string& detail);

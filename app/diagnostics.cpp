@@ -92,7 +92,7 @@ nlohmann::json flows_json(const engine_shared& shared) {
   auto now = std::chrono::steady_clock::now();
   for (auto& f : flows) {
     uint32_t pid = 0;
-    if (auto r = owner->owner(view_of(*f), targets, is_target)) pid = *r;
+    if (auto r = owner->owner(view_of(*f), {}, targets, is_target)) pid = *r;
     out.push_back({{"id", f->id},
                    {"protocol", f->protocol},
                    {"client", f->client.to_string()},

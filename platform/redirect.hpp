@@ -20,6 +20,7 @@
 #include "core/filter.hpp"
 #include "core/flow_verdict.hpp"
 #include "core/result.hpp"
+#include "platform/flow_owner.hpp"
 #include "platform/native_socket.hpp"
 
 namespace drover::platform {
@@ -55,7 +56,7 @@ std::string leftover_redirect_hint();
 
 /// The first packet of a new flow (possibly cut to its headers) → the
 /// verdict, which the platform applies to every packet of that flow.
-using decide_fn = std::function<verdict(const uint8_t* packet, size_t len)>;
+using decide_fn = std::function<verdict(const uint8_t* packet, size_t len, const packet_origin& from)>;
 
 /// Where new flows come up to be decided.
 class flow_capture {

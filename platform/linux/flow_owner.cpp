@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #include "core/filter.hpp"
 #include "platform/linux/fd_table_cache.hpp"
@@ -88,11 +90,12 @@ bool matches(const inet_diag_sockid& want, const inet_diag_sockid& got, int fami
   return got.idiag_dport == want.idiag_dport && std::memcmp(got.idiag_dst, want.idiag_dst, n) == 0;
 }
 
-// A socket the kernel listed: its inode (0: none matched) and whether it is
-// one of Drover's own (SO_MARK, listed to a CAP_NET_ADMIN asker).
+// A socket the kernel listed: its inode (0: none matched), whether it is
+// one of Drover's own (SO_MARK, listed to a CAP_NET_ADMIN asker), its user.
 struct found_socket {
   uint32_t inode = 0;
   bool own = false;
+  uint32_t uid = 0;
 };
 
 bool own_mark(const inet_diag_msg* m, const nlmsghdr* h) {
@@ -142,17 +145,27 @@ found_socket lookup_inode(int fd, const query& q) {
       if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return found;
       auto* m = static_cast<inet_diag_msg*>(NLMSG_DATA(h));
       // A non-dump reply is the socket asked for (an error reply ends above).
-      if (!q.dump) return {m->idiag_inode, own_mark(m, h)};
-      if (!found.inode && matches(q.id, m->id, q.family)) found = {m->idiag_inode, own_mark(m, h)};
+      if (!q.dump) return {m->idiag_inode, own_mark(m, h), m->idiag_uid};
+      if (!found.inode && matches(q.id, m->id, q.family)) found = {m->idiag_inode, own_mark(m, h), m->idiag_uid};
     }
   }
 }
 
+// NFQUEUE names the sender's uid as seen from the initial user namespace,
+// sock_diag as seen from ours: comparable only when the two are one.
+bool in_initial_user_namespace() {
+  std::ifstream f("/proc/self/uid_map");
+  uint64_t inside = 1, outside = 1, count = 0;
+  if (!(f >> inside >> outside >> count)) return false;
+  std::string more;
+  return inside == 0 && outside == 0 && count == 4294967295u && !(f >> more);
+}
+
 class linux_flow_owner final : public flow_owner {
  public:
-  linux_flow_owner() { events_.open(); }
+  linux_flow_owner() : uids_comparable_(in_initial_user_namespace()) { events_.open(); }
   bool reports_new_processes() const override { return events_.is_open(); }
-  result<uint32_t> owner(const packet::view& v, const std::vector<uint32_t>& candidates,
+  result<uint32_t> owner(const packet::view& v, const packet_origin& from, const std::vector<uint32_t>& candidates,
                          const std::function<bool(const std::string&)>& is_target) override {
     if (nl_.fd() < 0) return make_error("owner", "cannot open a sock_diag socket");
     // No target process at all, none known and none started since: nothing
@@ -176,6 +189,11 @@ class linux_flow_owner final : public flow_owner {
     // sender closed its socket and Drover's took the port since (a restart
     // opens many). Whose the packet was cannot be told.
     if (sock.own) return make_error("owner_unknown", "its port now belongs to a socket of Drover's own");
+    // Likewise a socket of another user than the sender's (a daemon's
+    // query took the port a target's one-datagram socket had just freed).
+    if (from.uid && uids_comparable_ && sock.uid != *from.uid)
+      return make_error("owner_unknown", "its port now belongs to a socket of uid " + std::to_string(sock.uid) +
+                                             ", not of the sender (uid " + std::to_string(*from.uid) + ")");
     // Known targets: first what they opened since the last look (a target's
     // new flow is there), then all of it, for those only partly read.
     std::vector<uint32_t> unsure;
@@ -267,6 +285,7 @@ class linux_flow_owner final : public flow_owner {
   proc_events events_;
   std::vector<uint32_t> newcomers_;
   bool seeded_ = false;
+  bool uids_comparable_;
   uint32_t denied_ = 0;  ///< this lookup met a target whose descriptors we may not read
   fd_table_cache fds_;
 };

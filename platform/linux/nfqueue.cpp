@@ -64,6 +64,10 @@ class nfqueue final : public flow_capture {
     // Fail closed: when the queue is full the kernel drops (the app retries)
     // rather than letting a target's packet go direct.
     nfq_set_queue_flags(qh_, NFQA_CFG_F_FAIL_OPEN, 0);
+    // The sender's uid with each packet: the owner lookup can then tell a
+    // socket that took a closed one's port from the sender (packet_origin).
+    // Kernels without it just send none.
+    nfq_set_queue_flags(qh_, NFQA_CFG_F_UID_GID, NFQA_CFG_F_UID_GID);
     int fd = nfq_fd(h_);
     // A small netlink buffer overflows under bursts of new flows.
     nfnl_rcvbufsiz(nfq_nfnlh(h_), static_cast<unsigned>(capture_receive_buffer));
@@ -118,7 +122,10 @@ class nfqueue final : public flow_capture {
     uint32_t id = ntohl(hdr->packet_id);
     unsigned char* data = nullptr;
     int len = nfq_get_payload(nfa, &data);
-    verdict v = len > 0 && self->classify_ ? (*self->classify_)(data, static_cast<size_t>(len)) : verdict::refuse;
+    packet_origin from;
+    uint32_t uid = 0;
+    if (nfq_get_uid(nfa, &uid) != 0) from.uid = uid;
+    verdict v = len > 0 && self->classify_ ? (*self->classify_)(data, static_cast<size_t>(len), from) : verdict::refuse;
     return nfq_set_verdict2(qh, id, NF_ACCEPT, mark_of(v), 0, nullptr);
   }
 

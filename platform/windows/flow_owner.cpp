@@ -92,7 +92,7 @@ result<uint32_t> port_owner(const packet::view& v) {
 
 class table_owner final : public flow_owner {
  public:
-  result<uint32_t> owner(const packet::view& v, const std::vector<uint32_t>& candidates,
+  result<uint32_t> owner(const packet::view& v, const packet_origin&, const std::vector<uint32_t>& candidates,
                          const std::function<bool(const std::string&)>& is_target) override {
     if (v.proto != packet::l4_proto::tcp && v.proto != packet::l4_proto::udp)
       return make_error("owner", "no ports to look up an owner by");

@@ -154,7 +154,7 @@ class windivert_capture final : public flow_capture {
     bool syn =
         c.v.proto == packet::l4_proto::tcp && (c.v.tcp_flags & (packet::tcp_syn | packet::tcp_ack)) == packet::tcp_syn;
     if (c.r == divert::route::decide || (syn && c.r != divert::route::from_listener && c.r != divert::route::drop)) {
-      verdict v = decide(p, len);
+      verdict v = decide(p, len, {});  // the NETWORK layer names no sender
       auto k = key_of(c.v, c.v.src_port);
       st.ports.set(k.family, k.proto, k.port, {v, c.v.dst_port});
       if (v == verdict::redirect_tcp || v == verdict::redirect_udp)

@@ -22,7 +22,7 @@ struct owner_script {
 class scripted_owner final : public platform::flow_owner {
  public:
   explicit scripted_owner(owner_script& s) : s_(s) {}
-  result<uint32_t> owner(const packet::view&, const std::vector<uint32_t>& candidates,
+  result<uint32_t> owner(const packet::view&, const platform::packet_origin&, const std::vector<uint32_t>& candidates,
                          const std::function<bool(const std::string&)>&) override {
     ++s_.calls;
     s_.last_candidates = candidates;

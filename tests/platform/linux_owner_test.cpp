@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -176,7 +178,7 @@ TEST(FlowOwner, FindsAnUnconnectedUdpSocketThatSendsToManyPeers) {
   int fd = bound_udp(false);
   auto is_target = [](const std::string&) { return false; };
   for (uint16_t dport : {3478, 50000, 443}) {
-    auto r = owner->owner(first_packet(fd, dport, drover::packet::l4_proto::udp), {me}, is_target);
+    auto r = owner->owner(first_packet(fd, dport, drover::packet::l4_proto::udp), {}, {me}, is_target);
     ASSERT_TRUE(r.ok()) << r.err().message;
     EXPECT_EQ(*r, me) << "to port " << dport;
   }
@@ -187,7 +189,7 @@ TEST(FlowOwner, FindsAConnectedUdpSocket) {
   auto owner = drover::platform::make_flow_owner();
   uint32_t me = static_cast<uint32_t>(::getpid());
   int fd = bound_udp(true);
-  auto r = owner->owner(first_packet(fd, 9999, drover::packet::l4_proto::udp), {me},
+  auto r = owner->owner(first_packet(fd, 9999, drover::packet::l4_proto::udp), {}, {me},
                         [](const std::string&) { return false; });
   ASSERT_TRUE(r.ok()) << r.err().message;
   EXPECT_EQ(*r, me);
@@ -202,7 +204,7 @@ TEST(FlowOwner, NoSocketWhileTargetsRunIsUnknownNotDirect) {
   int fd = bound_udp(false);
   auto v = first_packet(fd, 53, drover::packet::l4_proto::udp);
   ::close(fd);
-  auto r = owner->owner(v, {me}, [](const std::string&) { return false; });
+  auto r = owner->owner(v, {}, {me}, [](const std::string&) { return false; });
   EXPECT_FALSE(r.ok()) << "got pid " << (r.ok() ? *r : 0);
 }
 
@@ -232,7 +234,7 @@ TEST(FlowOwner, ASocketNoTargetHoldsIsNotATarget) {
     return false;
   };
   for (int i = 0; i < 200 && child_holds(); ++i) ::usleep(10000);
-  auto r = owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {static_cast<uint32_t>(child)},
+  auto r = owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {}, {static_cast<uint32_t>(child)},
                         [](const std::string&) { return false; });
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
@@ -257,11 +259,38 @@ TEST(FlowOwner, APortNowHeldByDroversOwnSocketIsUnknownNotDirect) {
   uint32_t own = drover::filter::mark::own;
   ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_MARK, &own, sizeof own), 0);
   auto owner = drover::platform::make_flow_owner();
-  auto r = owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {static_cast<uint32_t>(target)},
+  auto r = owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {}, {static_cast<uint32_t>(target)},
                         [](const std::string&) { return false; });
   ::kill(target, SIGKILL);
   ::waitpid(target, nullptr, 0);
   EXPECT_FALSE(r.ok()) << "got pid " << (r.ok() ? *r : 0) << ": the packet would go direct";
+  ::close(fd);
+}
+
+TEST(FlowOwner, APortNowHeldByAnotherUsersSocketIsUnknownNotDirect) {
+  // The capture says which user sent the packet; the socket now on its port
+  // is another user's: it took the port after the sender closed its socket.
+  std::ifstream map("/proc/self/uid_map");
+  std::string line;
+  std::getline(map, line);
+  if (line.find("4294967295") == std::string::npos) GTEST_SKIP() << "not in the initial user namespace";
+  auto owner = drover::platform::make_flow_owner();
+  uint32_t me = static_cast<uint32_t>(::getpid());
+  uint32_t uid = static_cast<uint32_t>(::geteuid());
+  int fd = bound_udp(false);
+  auto v = first_packet(fd, 53, drover::packet::l4_proto::udp);
+  auto nobody = [](const std::string&) { return false; };
+  drover::platform::packet_origin same, other;
+  same.uid = uid;
+  other.uid = uid + 1;
+  auto r = owner->owner(v, same, {me}, nobody);
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(*r, me) << "the sender's own socket";
+  r = owner->owner(v, other, {me}, nobody);
+  EXPECT_FALSE(r.ok()) << "got pid " << (r.ok() ? *r : 0) << ": the packet would go direct";
+  if (!r.ok()) {
+    EXPECT_NE(r.err().message.find("not of the sender"), std::string::npos) << r.err().message;
+  }
   ::close(fd);
 }
 
@@ -273,8 +302,8 @@ TEST(FlowOwner, ATargetWhoseDescriptorsCannotBeReadIsUnknownNotDirect) {
     GTEST_SKIP() << "pid 1's descriptors are readable here (it has no capability we lack)";
   auto owner = drover::platform::make_flow_owner();
   int fd = bound_udp(false);
-  auto r =
-      owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {1}, [](const std::string&) { return false; });
+  auto r = owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {}, {1},
+                        [](const std::string&) { return false; });
   EXPECT_FALSE(r.ok()) << "got pid " << (r.ok() ? *r : 0);
   ::close(fd);
 }

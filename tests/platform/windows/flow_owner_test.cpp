@@ -69,12 +69,12 @@ TEST(flow_owner, ConnectedTcpIsOurs) {
   ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   auto owner = make_flow_owner();
   auto v = packet_from(packet::l4_proto::tcp, packet::ip_version::v4, local_port(c));
-  auto pid = owner->owner(v, {}, is_me);
+  auto pid = owner->owner(v, {}, {}, is_me);
   SKIP_IF_NO_PIDS(pid);
   ASSERT_TRUE(pid) << pid.err().message;
   EXPECT_EQ(*pid, GetCurrentProcessId());
-  EXPECT_EQ(*owner->owner(v, {}, nobody), 0u) << "a socket of a process that is no target";
-  EXPECT_EQ(*owner->owner(v, {GetCurrentProcessId()}, nobody), GetCurrentProcessId()) << "a known target";
+  EXPECT_EQ(*owner->owner(v, {}, {}, nobody), 0u) << "a socket of a process that is no target";
+  EXPECT_EQ(*owner->owner(v, {}, {GetCurrentProcessId()}, nobody), GetCurrentProcessId()) << "a known target";
   closesocket(c);
   closesocket(l);
 }
@@ -89,7 +89,7 @@ TEST(flow_owner, UnconnectedUdpIsFoundByItsPort) {
     ASSERT_EQ(bind(u, reinterpret_cast<sockaddr*>(&a), family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)),
               0);
     auto ver = family == AF_INET ? packet::ip_version::v4 : packet::ip_version::v6;
-    auto pid = make_flow_owner()->owner(packet_from(packet::l4_proto::udp, ver, local_port(u)), {}, is_me);
+    auto pid = make_flow_owner()->owner(packet_from(packet::l4_proto::udp, ver, local_port(u)), {}, {}, is_me);
     SKIP_IF_NO_PIDS(pid);
     ASSERT_TRUE(pid) << (family == AF_INET ? "v4: " : "v6: ") << pid.err().message;
     EXPECT_EQ(*pid, GetCurrentProcessId()) << family;
@@ -105,7 +105,7 @@ TEST(flow_owner, APortNobodyHoldsIsNeverDirect) {
   bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a);
   uint16_t port = local_port(u);
   closesocket(u);  // one datagram and close: gone before its owner is asked
-  auto pid = make_flow_owner()->owner(packet_from(packet::l4_proto::udp, packet::ip_version::v4, port), {}, nobody);
+  auto pid = make_flow_owner()->owner(packet_from(packet::l4_proto::udp, packet::ip_version::v4, port), {}, {}, nobody);
   ASSERT_FALSE(pid) << "owner " << *pid;
   EXPECT_EQ(pid.err().code, "no_socket");
   EXPECT_NE(pid.err().message.find(std::to_string(port)), std::string::npos) << pid.err().message;

@@ -90,7 +90,9 @@ class capture_test : public ::testing::Test {
     auto c = platform::open_flow_capture();
     ASSERT_TRUE(c) << c.err().message;
     capture_ = std::move(*c);
-    loop_ = std::thread([this, decide] { result_ = capture_->run(decide); });
+    loop_ = std::thread([this, decide] {
+      result_ = capture_->run([&](const uint8_t* p, size_t n, const platform::packet_origin&) { return decide(p, n); });
+    });
   }
   void feed(const std::vector<uint8_t>& p, uint32_t if_idx = 7) {
     wd::address a{};
@@ -285,7 +287,7 @@ TEST_F(capture_test, TheSocketLayerTellsWhoseSocketItIs) {
   packet::view v;
   v.proto = packet::l4_proto::tcp, v.src_port = 50020;
   result<uint32_t> pid = make_error("none", "not yet");
-  for (int i = 0; i < 100 && !(pid = owner->owner(v, {4242}, [](const std::string&) { return false; })); ++i)
+  for (int i = 0; i < 100 && !(pid = owner->owner(v, {}, {4242}, [](const std::string&) { return false; })); ++i)
     ::Sleep(10);
   ASSERT_TRUE(pid) << pid.err().message;
   EXPECT_EQ(*pid, 4242u);
