@@ -6,13 +6,24 @@
 // shellapi.h needs windows.h first.
 #include <shellapi.h>
 
+#include <chrono>
+#include <future>
+#include <system_error>
+#include <thread>
+
 #include "platform/paths.hpp"
+#include "platform/windows/com_apartment.hpp"
 #include "platform/windows/win_handle.hpp"
 
 namespace drover::platform {
+namespace {
 
-status open_with_desktop(const std::string& path) {
-  auto wide = win::to_wide(path);
+// Long enough for a slow shell extension; an open that takes longer is
+// reported, and its thread finishes on its own.
+constexpr auto open_wait = std::chrono::seconds(10);
+
+status shell_open(const std::wstring& wide) {
+  win::com_apartment com;  // ShellExecuteW may need it
   auto rc = reinterpret_cast<INT_PTR>(::ShellExecuteW(nullptr, L"open", wide.c_str(), nullptr, nullptr, SW_SHOWNORMAL));
   // ShellExecuteW returns a value above 32 on success, an error code otherwise.
   if (rc > 32) return ok();
@@ -23,6 +34,24 @@ status open_with_desktop(const std::string& path) {
       ::ShellExecuteW(nullptr, L"open", L"notepad.exe", args.c_str(), nullptr, SW_SHOWNORMAL));
   if (np > 32) return ok();
   return make_error("open_failed", "the shell could not open it (error " + std::to_string(rc) + ")");
+}
+
+}  // namespace
+
+// The caller is one of the engine's actor threads: one that entered an
+// apartment would have to pump messages for it, and its next actor would
+// inherit it. The open gets a thread of its own, its apartment ending with it.
+status open_with_desktop(const std::string& path) {
+  std::packaged_task<status(std::wstring)> task(shell_open);
+  auto done = task.get_future();
+  try {
+    std::thread(std::move(task), win::to_wide(path)).detach();
+  } catch (const std::system_error& e) {
+    return make_error("open_failed", std::string("cannot start a thread to open it: ") + e.what());
+  }
+  if (done.wait_for(open_wait) != std::future_status::ready)
+    return make_error("open_failed", "the shell did not answer within 10 s");
+  return done.get();
 }
 
 result<std::string> user_state_dir() {

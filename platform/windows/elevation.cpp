@@ -2,7 +2,7 @@
 
 #include <windows.h>
 
-#include <objbase.h>  // after windows.h, whose types they use
+// after windows.h, whose types it uses
 #include <shellapi.h>
 
 #include <io.h>
@@ -10,27 +10,13 @@
 #include <cstdio>
 
 #include "platform/process_table.hpp"
+#include "platform/windows/com_apartment.hpp"
 #include "platform/windows/command_line.hpp"
 #include "platform/windows/machine.hpp"
 #include "platform/windows/win_handle.hpp"
 
 namespace drover::platform {
 namespace {
-
-// ShellExecuteEx may hand the verb to a shell extension: COM must be up on
-// this thread. Balanced only if this call was the one that started it.
-class com_scope {
- public:
-  com_scope() : hr_(::CoInitializeEx(nullptr, COINIT_APARTMENTTHREADED | COINIT_DISABLE_OLE1DDE)) {}
-  ~com_scope() {
-    if (SUCCEEDED(hr_)) ::CoUninitialize();
-  }
-  com_scope(const com_scope&) = delete;
-  com_scope& operator=(const com_scope&) = delete;
-
- private:
-  HRESULT hr_;
-};
 
 using is_wow64_process2_fn = BOOL(WINAPI*)(HANDLE, USHORT*, USHORT*);
 
@@ -73,7 +59,7 @@ status relaunch_elevated(const std::vector<std::string>& args) {
   }
   dir.resize(n < dir.size() ? n : 0);
 
-  com_scope com;
+  win::com_apartment com;  // ShellExecuteEx may hand the verb to a shell extension
   SHELLEXECUTEINFOW info{};
   info.cbSize = sizeof info;
   info.fMask = SEE_MASK_NOASYNC | SEE_MASK_FLAG_NO_UI;

@@ -7,6 +7,9 @@
 // display, its first start of a desktop took seconds and then failed), and
 // requests must still arrive at once. The same window receives sleep and
 // resume (WM_POWERBROADCAST), so power events are handled on this thread.
+// A stop also ends the tray's menu if it is open: its modal loop
+// (TrackPopupMenuEx) pumps instead of us until it closes, and a stop must
+// not wait for the user.
 #include "platform/main_loop.hpp"
 
 #include <windows.h>
@@ -19,6 +22,7 @@
 
 #include "platform/windows/power_broadcast.hpp"
 #include "platform/windows/win_handle.hpp"
+#include "platform/windows/window_class.hpp"
 
 namespace drover::platform {
 namespace {
@@ -26,7 +30,7 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 constexpr UINT wake_message = WM_APP + 1;
-constexpr const wchar_t* window_class = L"DroverMainWindow";
+constexpr UINT stop_message = WM_APP + 2;  // wakes, and ends a modal menu loop
 // After CTRL_CLOSE_EVENT Windows ends the process about 5 s later, or as
 // soon as the handler returns: waiting lets the loop stop and main clean up
 // (its exit ends this thread earlier).
@@ -52,8 +56,16 @@ void push(os_request r, bool wake) {
   std::lock_guard<std::mutex> lock(mutex);
   pending.push_back(r);
   if (!wake) return;
-  if (loop_window) ::PostMessageW(loop_window, wake_message, 0, 0);
+  if (loop_window) ::PostMessageW(loop_window, r == os_request::stop ? stop_message : wake_message, 0, 0);
   if (HANDLE e = wake_event()) ::SetEvent(e);
+}
+
+// On the loop's thread, which owns the tray's menu: EndMenu ends only the
+// calling thread's menu, so other threads post stop_message to get here.
+// Nothing happens when no menu is open.
+void push_stop_here() {
+  push(os_request::stop, false);
+  ::EndMenu();
 }
 
 std::optional<os_request> pop() {
@@ -75,7 +87,7 @@ BOOL WINAPI on_console_event(DWORD type) {
 LRESULT CALLBACK window_proc(HWND window, UINT msg, WPARAM wparam, LPARAM lparam) {
   switch (msg) {
     case WM_QUERYENDSESSION:  // log-off, shutdown, or an installer's restart manager
-      push(os_request::stop, false);
+      push_stop_here();
       return TRUE;
     case WM_ENDSESSION:
       // The system may end the process as soon as this returns: the stop
@@ -86,11 +98,14 @@ LRESULT CALLBACK window_proc(HWND window, UINT msg, WPARAM wparam, LPARAM lparam
       }
       return 0;
     case WM_CLOSE:  // taskkill without /F: the polite way to ask us to quit
-      push(os_request::stop, false);
+      push_stop_here();
       return 0;
     case WM_POWERBROADCAST:
       win::on_power_broadcast(wparam);
       return TRUE;
+    case stop_message:  // a stop from another thread (drover stop, Ctrl+C, Quit)
+      ::EndMenu();
+      return 0;
     case wake_message:
       return 0;
     default:
@@ -114,20 +129,13 @@ using unique_power_registration = win::unique_handle_of<unregister_power>;
 // exist (no desktop: Wine without a display) a message-only one still wakes
 // the loop and, registered for them, gets sleep and resume.
 HWND create_window(unique_power_registration& power) {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    WNDCLASSEXW wc{};
-    wc.cbSize = sizeof wc;
-    wc.lpfnWndProc = window_proc;
-    wc.hInstance = ::GetModuleHandleW(nullptr);
-    wc.lpszClassName = window_class;
-    ::RegisterClassExW(&wc);
-  });
+  win::register_window_class(win::main_window_class, window_proc);
   HINSTANCE instance = ::GetModuleHandleW(nullptr);
-  HWND window =
-      ::CreateWindowExW(0, window_class, L"Drover", WS_OVERLAPPED, 0, 0, 0, 0, nullptr, nullptr, instance, nullptr);
+  HWND window = ::CreateWindowExW(0, win::main_window_class, L"Drover", WS_OVERLAPPED, 0, 0, 0, 0, nullptr, nullptr,
+                                  instance, nullptr);
   if (window) return window;
-  window = ::CreateWindowExW(0, window_class, L"Drover", 0, 0, 0, 0, 0, HWND_MESSAGE, nullptr, instance, nullptr);
+  window =
+      ::CreateWindowExW(0, win::main_window_class, L"Drover", 0, 0, 0, 0, 0, HWND_MESSAGE, nullptr, instance, nullptr);
   if (window) power.reset(::RegisterSuspendResumeNotification(window, DEVICE_NOTIFY_WINDOW_HANDLE));
   return window;
 }

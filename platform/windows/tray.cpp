@@ -19,6 +19,7 @@
 #include "platform/windows/tray_gdi.hpp"
 #include "platform/windows/tray_pixels.hpp"
 #include "platform/windows/win_handle.hpp"
+#include "platform/windows/window_class.hpp"
 
 namespace drover::platform {
 namespace {
@@ -116,15 +117,7 @@ void win_tray::wake() {
 }
 
 status win_tray::open() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    WNDCLASSEXW wc{};
-    wc.cbSize = sizeof wc;
-    wc.lpfnWndProc = proc;
-    wc.hInstance = ::GetModuleHandleW(nullptr);
-    wc.lpszClassName = win::tray_window_class;
-    ::RegisterClassExW(&wc);
-  });
+  win::register_window_class(win::tray_window_class, proc);
   taskbar_created_ = ::RegisterWindowMessageW(L"TaskbarCreated");
   auto icon = win::make_disc_icon(tray::colour_rgb(icon_colour_));
   if (!icon) return icon.err();
@@ -181,10 +174,12 @@ void win_tray::apply_pending() {
     }
     NOTIFYICONDATAW d = icon_data();
     if (!::Shell_NotifyIconW(NIM_MODIFY, &d)) add_icon();  // explorer lost it and has not said so yet
-    if (open_menu_) {
-      win::update_menu(open_menu_, view_.menu);
+    // An open menu cannot take other rows in place (Stop became Start,
+    // Retry came): it is ended, and the next click opens the right one.
+    if (open_menu_ && win::update_menu(open_menu_, view_.menu))
       win::redraw_open_menus();
-    }
+    else if (open_menu_)
+      ::EndMenu();
   }
   for (const auto& [title, text] : notes) {
     NOTIFYICONDATAW d = base_data();

@@ -31,6 +31,30 @@ BOOL CALLBACK redraw_if_menu(HWND window, LPARAM) {
   return TRUE;
 }
 
+// A menu's rows from the top: each item's id, 0 for a separator (ids start
+// at 1), as make_menu lays them out.
+std::vector<UINT> rows_of(const std::vector<tray::item>& items) {
+  std::vector<UINT> rows;
+  for (const auto& it : items) {
+    if (it.separator_before && !rows.empty()) rows.push_back(0);
+    rows.push_back(static_cast<UINT>(it.id));
+  }
+  return rows;
+}
+
+std::vector<UINT> rows_of(HMENU menu) {
+  std::vector<UINT> rows;
+  int n = ::GetMenuItemCount(menu);
+  for (int i = 0; i < n; ++i) {
+    MENUITEMINFOW mii{};
+    mii.cbSize = sizeof mii;
+    mii.fMask = MIIM_FTYPE | MIIM_ID;
+    if (!::GetMenuItemInfoW(menu, static_cast<UINT>(i), TRUE, &mii)) return {};  // by position
+    rows.push_back(mii.fType & MFT_SEPARATOR ? 0 : mii.wID);
+  }
+  return rows;
+}
+
 }  // namespace
 
 result<unique_icon> make_disc_icon(uint32_t rgb) {
@@ -80,8 +104,9 @@ result<unique_menu> make_menu(const std::vector<tray::item>& items) {
   return menu;
 }
 
-void update_menu(void* menu, const std::vector<tray::item>& items) {
+bool update_menu(void* menu, const std::vector<tray::item>& items) {
   auto h = static_cast<HMENU>(menu);
+  if (rows_of(h) != rows_of(items)) return false;
   for (const auto& it : items) {
     std::wstring label = menu_text(to_wide(it.label));
     MENUITEMINFOW mii{};
@@ -91,6 +116,7 @@ void update_menu(void* menu, const std::vector<tray::item>& items) {
     mii.dwTypeData = label.data();
     ::SetMenuItemInfoW(h, static_cast<UINT>(it.id), FALSE, &mii);
   }
+  return true;
 }
 
 void redraw_open_menus() { ::EnumThreadWindows(::GetCurrentThreadId(), redraw_if_menu, 0); }

@@ -33,9 +33,10 @@ result<unique_icon> make_disc_icon(uint32_t rgb);
 /// checked, a separator above those that ask for one. Error "no_tray".
 result<unique_menu> make_menu(const std::vector<tray::item>& items);
 
-/// Gives the items of `menu` (found by id) the labels and states of `items`,
-/// for a menu that is open; items not in it are skipped.
-void update_menu(void* menu, const std::vector<tray::item>& items);
+/// Gives the items of `menu`, a menu that is open, the labels and states of
+/// `items`. False, leaving it as it was, when `items` are other rows (other
+/// ids, or separators elsewhere) than make_menu made it with.
+bool update_menu(void* menu, const std::vector<tray::item>& items);
 
 /// Repaints this thread's open popup menus: one changed while open keeps
 /// its old pixels otherwise.

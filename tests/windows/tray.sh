@@ -6,15 +6,20 @@
 #   tray.sh PROBE.exe [DOUBLE/drover.exe DOUBLE/drover.com [drover.exe drover.com]]
 # PROBE (tests/windows/tray_probe.cpp) drives platform/windows/tray.cpp from
 # stdin: each colour, the menu's items clicked by position, a view changing
-# while the menu is open (the status row redrawn in place), a left click
-# dismissed, explorer losing the icon and its TaskbarCreated re-adding it, a
-# balloon. Then the real `drover.exe run` on the test-double WinDivert
-# (tests/windows/windivert_double, proxy refused: Reconnecting, yellow):
-# its status row refreshed while its menu is open, Stop clicked reaching the
-# engine (status Idle, icon grey); and drover.exe without WinDivert: Failed, red.
-# DROVER_TRAY_SCREENSHOTS=DIR keeps one screenshot of the tray per colour
-# (named by the state it stands for: idle, active, reconnecting, failed) and
-# one of drover.exe's menu (docs/screenshots/wine-tray-*.png were made so).
+# while the menu is open (the status row redrawn in place; other items close
+# the menu, the next one has them), a left click dismissed, explorer losing
+# the icon and its TaskbarCreated re-adding it, a balloon, the shell's open.
+# Then the real `drover.exe run` on the test-double WinDivert
+# (tests/windows/windivert_double) through tests/e2e/naive_socks.py: Active
+# and green, its status row refreshed while its menu is open; the proxy
+# killed, Reconnecting and yellow, then Failed and red, which closes the open
+# menu (Retry comes); Stop clicked reaching the engine (status Idle, icon
+# grey); `drover stop` with the menu open ending drover.exe at once; and
+# drover.exe without WinDivert: Failed, red, and WM_CLOSE to its main
+# window with its menu open ending it (as taskkill asks).
+# DROVER_TRAY_SCREENSHOTS=DIR keeps one screenshot of drover.exe's tray per
+# state (idle, active, reconnecting, failed) and one of its menu
+# (docs/screenshots/wine-tray-*.png were made so).
 # Restarts the prefix's wineserver (its desktop must have this display) and
 # ends it: ctest runs this alone (RUN_SERIAL). Exits 77 only where Xvfb or
 # Wine cannot start.
@@ -33,7 +38,7 @@ for t in xdotool import convert python3; do
 done
 
 work=$(mktemp -d)
-xvfb_pid="" holder_pid="" probe_pid="" engine_pid="" socks_pid=""
+xvfb_pid="" holder_pid="" probe_pid="" engine_pid="" socks_pid="" dns_pid=""
 cleanup() {
   local rc=$?
   set +e
@@ -44,7 +49,7 @@ cleanup() {
   # Ends the probe and drover.exe at once (a NIM_DELETE blocks ~2 s without
   # a window manager), and the desktop that has this display.
   timeout 20 "$DROVER_WINESERVER" -k >/dev/null 2>&1
-  for p in $probe_pid $engine_pid $socks_pid; do { kill "$p"; wait "$p"; } 2>/dev/null; done
+  for p in $probe_pid $engine_pid $socks_pid $dns_pid; do { kill "$p"; wait "$p"; } 2>/dev/null; done
   [ -n "$xvfb_pid" ] && { kill "$xvfb_pid"; wait "$xvfb_pid"; } 2>/dev/null
   rm -rf "$work"
   exit "$rc"
@@ -107,9 +112,9 @@ pass "the probe opened the tray (grey ${rgb[grey]}, green ${rgb[green]}, yellow 
 # shellcheck source=tests/windows/tray_lib.sh
 . "$here/tray_lib.sh"
 
-view() {  # view COLOUR STATUS_ROW: a view with the menu the tests click
+view() {  # view COLOUR STATUS_ROW [ID LABEL]: a view with the menu the tests click (2nd row: Stop, id 3)
   printf '{"icon":"%s","tooltip":"Drover: %s","menu":[%s,%s,%s,%s,%s]}' "$1" "$1" \
-    "{\"id\":1,\"label\":\"$2\",\"enabled\":false}" '{"id":3,"label":"Stop","separator_before":true}' \
+    "{\"id\":1,\"label\":\"$2\",\"enabled\":false}" "{\"id\":${3:-3},\"label\":\"${4:-Stop}\",\"separator_before\":true}" \
     '{"id":5,"label":"Run check"}' \
     '{"id":9,"label":"Start with Windows","checkable":true,"checked":true,"separator_before":true}' \
     '{"id":11,"label":"Quit","separator_before":true}'
@@ -119,7 +124,7 @@ expect_colour grey 20
 pass "icon shown, grey before any view (${shown_ms} ms after ready)"
 for c in green yellow red grey; do
   send "$(view "$c" "$c · 0m 01s · ↑ 0 B/s ↓ 0 B/s")"
-  expect_colour "$c" 5 keep
+  expect_colour "$c" 5
   pass "icon $c ${shown_ms} ms after the view was sent (screenshot included)"
 done
 
@@ -132,10 +137,22 @@ send "$(view yellow "Reconnecting · 9m 59s · ↑ 9 B/s ↓ 9 B/s")"
 status_row_changes 3
 no_line "menu 0"
 pass "a view sent while the menu is open redraws its status row in place"
-click_item 2
-wait_line "clicked 3" 5
+# Other rows (Stop became Start): an open menu cannot take them in place, so
+# it is closed; the next click opens the new one.
+mark
+send "$(view grey "Idle" 2 Start)"
 wait_line "menu 0" 5
-pass "clicking Stop (2nd row): clicked 3, menu closed"
+no_line "clicked .*"
+pass "a view with other items (Start for Stop) closes the open menu"
+mark
+xdotool mousemove "$icon_x" "$icon_y" click 3
+wait_line "menu 1" 5
+menu_window drover_tray_probe.exe 5
+click_item 2
+wait_line "clicked 2" 5
+wait_line "menu 0" 5
+pass "reopened, its 2nd row is Start: clicked 2, menu closed"
+send "$(view yellow "Reconnecting · 9m 59s · ↑ 9 B/s ↓ 9 B/s")"
 expect_colour yellow 5
 
 mark
@@ -177,6 +194,19 @@ while [ "$(explorer_windows)" -le "$before" ]; do
 done
 pass "notify: a balloon appeared"
 
+# Open config / Open log: the shell's open on a thread of its own (with COM),
+# its result returned. A .cmd stands in for the config: its "open" runs it.
+printf '@echo off\r\necho opened>"%%~dp0opened.txt"\r\n' >"$work/open me.cmd"
+mark
+send "$(python3 -c 'import json, sys; print(json.dumps({"cmd": "open", "path": "Z:" + sys.argv[1].replace("/", "\\")}))' \
+  "$work/open me.cmd")"
+wait_line "open ok" 15
+wait_line "caller apartment none" 5
+end=$(($(now_ms) + 15000))
+while [ ! -s "$work/opened.txt" ] && [ "$(now_ms)" -lt "$end" ]; do sleep 0.1; done
+[ -s "$work/opened.txt" ] || fail "open_with_desktop said ok, but the file it opened did not run"
+pass "open_with_desktop: the shell opened a file (it ran and wrote opened.txt), its caller left outside COM"
+
 mark
 send '{"cmd":"quit"}'
 wait_line bye 15
@@ -185,48 +215,28 @@ pass "the probe closed its tray and ended"
 [ -n "$dexe" ] || exit 0
 
 # --- drover.exe run ----------------------------------------------------------
-win_path() { local p=${1//\//\\}; echo "Z:$p"; }
-status_json() { timeout 30 env -u DISPLAY "$DROVER_WINE" "$1" status --json </dev/null 2>/dev/null | tr -d '\r'; }
-state=""
-wait_state() {  # wait_state COM STATE SECS
-  local end=$(($(now_ms) + $3 * 1000)) j
-  while [ "$(now_ms)" -lt "$end" ]; do
-    if j=$(status_json "$1") && [ -n "$j" ]; then
-      state=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' <<<"$j" 2>/dev/null || true)
-      [ "$state" = "$2" ] && return 0
-    fi
-    kill -0 "$engine_pid" 2>/dev/null || fail "drover.exe run ended (state '$state')"
-    sleep 0.2
-  done
-  fail "the engine is '$state', wanted $2 within $3 s"
-}
-stop_engine() {  # stop_engine COM
-  timeout 30 env -u DISPLAY "$DROVER_WINE" "$1" stop </dev/null >/dev/null 2>&1 || true
-  local end=$(($(now_ms) + 20000))
-  while kill -0 "$engine_pid" 2>/dev/null && [ "$(now_ms)" -lt "$end" ]; do sleep 0.1; done
-  kill -0 "$engine_pid" 2>/dev/null && fail "drover.exe did not stop within 20 s"
-  wait "$engine_pid" 2>/dev/null || true
-  engine_pid=""
-}
-
-# microsocks as the proxy: TCP only, so the engine is Active without UDP
-# (yellow), and its status row's uptime changes every second. The
-# first-start balloon is off: it would cover the tray's window.
-command -v microsocks >/dev/null || fail "microsocks is not installed (./dev setup installs it)"
+# The proxy: tests/e2e/naive_socks.py (TCP and UDP), and a DNS answerer on
+# 127.0.0.2 for the engine's UDP check (the relay takes datagrams from the
+# client's address, 127.0.0.1, for the client's own): Active with UDP, green.
+# Killed, the engine reconnects for reconnect_total_cap, then fails: its
+# menu's rows change (Retry comes) while it is open. The first-start
+# balloon is off: it would cover the tray's window.
+start_dns_answerer
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-microsocks -i 127.0.0.1 -p "$port" >"$work/microsocks.log" 2>&1 &
+python3 "$here/../e2e/naive_socks.py" --ip 127.0.0.1 --port "$port" >"$work/socks.log" 2>&1 &
 socks_pid=$!
-printf '%s\n' 'version = 1' '[proxy]' 'host = "127.0.0.1"' "port = $port" '[ui]' 'shown_tray_toast = true' \
-  >"$work/drover.toml"
+printf '%s\n' 'version = 1' '[proxy]' 'host = "127.0.0.1"' "port = $port" \
+  "udp_check = \"127.0.0.2:$dns_port\"" '[ui]' 'shown_tray_toast = true' '[engine]' \
+  'reconnect_backoff_max = "2s"' 'reconnect_total_cap = "20s"' >"$work/drover.toml"
 mkdir -p "$work/ctl"
 ddir=$(dirname "$dexe")
 trust="WinDivert.dll=$(sha256sum "$ddir/WinDivert.dll" | cut -d' ' -f1);WinDivert64.sys=$(sha256sum "$ddir/WinDivert64.sys" | cut -d' ' -f1)"
-DROVER_WINDIVERT_DOUBLE_DIR=$work/ctl DROVER_TEST_WINDIVERT_SHA256=$trust timeout -k 5 180 "$DROVER_WINE" "$dexe" run \
+DROVER_WINDIVERT_DOUBLE_DIR=$work/ctl DROVER_TEST_WINDIVERT_SHA256=$trust timeout -k 5 240 "$DROVER_WINE" "$dexe" run \
   --config "$(win_path "$work/drover.toml")" </dev/null >"$work/engine.log" 2>&1 &
 engine_pid=$!
 wait_state "$dcom" Active 60
-expect_colour yellow 20
-pass "drover.exe run on the WinDivert double through microsocks (no UDP): Active, its icon yellow"
+expect_colour green 20 keep
+pass "drover.exe run on the WinDivert double through naive_socks (with UDP): Active, its icon green"
 
 xdotool mousemove "$icon_x" "$icon_y" click 3
 # Active: the status row, Stop, Run check, Open config, Open log, Save
@@ -235,11 +245,35 @@ menu_window drover.exe 9
 if [ -n "${DROVER_TRAY_SCREENSHOTS:-}" ]; then convert "$work/menu.png" -strip "$DROVER_TRAY_SCREENSHOTS/wine-tray-menu.png"; fi
 status_row_changes 4
 pass "its menu: 9 rows; the status row (uptime) refreshed while open"
-click_item 2
+xdotool mousemove 700 500 click 1
+menu_gone drover.exe 5
+
+{ kill "$socks_pid"; wait "$socks_pid"; } 2>/dev/null || true
+socks_pid=""
+wait_state "$dcom" Reconnecting 20
+expect_colour yellow 10 keep
+xdotool mousemove "$icon_x" "$icon_y" click 3
+menu_window drover.exe 9  # Reconnecting: Stop, as in Active
+pass "the proxy killed: Reconnecting, its icon yellow, its menu open"
+wait_state "$dcom" Failed 40
+t0=$(now_ms)
+menu_gone drover.exe 5
+pass "Failed while the menu was open: its rows changed (Retry), so it closed ($(($(now_ms) - t0)) ms after status said Failed)"
+expect_colour red 10 keep
+xdotool mousemove "$icon_x" "$icon_y" click 3
+menu_window drover.exe 10  # the status row, Retry, Stop, ...
+click_item 3
 wait_state "$dcom" Idle 15
-expect_colour grey 10
-pass "Stop clicked in the menu: status says Idle, the icon turned grey"
-stop_engine "$dcom"
+expect_colour grey 10 keep
+pass "reopened: 10 rows; Stop (3rd, after Retry) clicked: status says Idle, the icon turned grey"
+
+# drover stop while the menu is open: the main loop's queue is served only
+# once the menu's modal loop ends, so the stop ends the menu.
+xdotool mousemove "$icon_x" "$icon_y" click 3
+menu_window drover.exe 9  # Idle: Start for Stop
+t0=$(now_ms)
+stop_engine "$dcom" 10
+pass "drover stop with the menu open: drover.exe ended in $(($(now_ms) - t0)) ms"
 
 if [ -n "$fexe" ]; then
   timeout -k 5 180 "$DROVER_WINE" "$fexe" run --config "$(win_path "$work/drover.toml")" </dev/null \
@@ -248,6 +282,19 @@ if [ -n "$fexe" ]; then
   wait_state "$fcom" Failed 60
   expect_colour red 20
   pass "drover.exe without WinDivert: Failed, its icon red"
-  stop_engine "$fcom"
+  # WM_CLOSE (taskkill without /F) to the main loop's window, handled inside
+  # the menu's modal loop. Only to that window: Wine's taskkill also closes
+  # the menu's own window, which ends the menu by itself.
+  xdotool mousemove "$icon_x" "$icon_y" click 3
+  menu_window drover.exe 10
+  t0=$(now_ms)
+  closed=$(timeout 30 "$DROVER_WINE" "$probe" close </dev/null 2>/dev/null | tr -d '\r') || true
+  [ "$closed" = "closed 1" ] || fail "the probe did not find drover.exe's main window ($closed)"
+  end=$(($(now_ms) + 10000))
+  while kill -0 "$engine_pid" 2>/dev/null && [ "$(now_ms)" -lt "$end" ]; do sleep 0.1; done
+  kill -0 "$engine_pid" 2>/dev/null && fail "WM_CLOSE with the menu open: drover.exe still runs after 10 s"
+  wait "$engine_pid" 2>/dev/null || true
+  engine_pid=""
+  pass "WM_CLOSE to its main window with the menu open: drover.exe ended in $(($(now_ms) - t0)) ms"
 fi
 pass "all in $(($(date +%s) - t_start)) s"

@@ -1,7 +1,9 @@
-# The screen side of tests/windows/tray.sh, sourced by it: the tray window's
-# colour from screenshots, the open menu's rows, clicks on them. Uses the
-# caller's $work, $img, rgb[] and fail/now_ms.
-# shellcheck shell=bash disable=SC2154,SC2034  # work, img, rgb: the caller's; icon_x, icon_y, shown_ms, menu_*: its results
+# Sourced by tests/windows/tray.sh. The screen side: the tray window's colour
+# from screenshots, the open menu's rows, clicks on them; and the engine's:
+# drover.com status and stop, a DNS answerer for the proxy's UDP check.
+# Uses the caller's $work, $img, rgb[], $engine_pid, $DROVER_WINE and
+# fail/now_ms.
+# shellcheck shell=bash disable=SC2154,SC2034  # work, img, rgb, engine_pid: the caller's; icon_x, icon_y, shown_ms, menu_*, state, dns_*: its results
 
 tray_window() { xdotool search --onlyvisible --name '^Wine System Tray$' 2>/dev/null | head -1; }
 # expect_colour NAME SECS: within SECS the tray window shows mostly NAME's
@@ -60,6 +62,16 @@ menu_window() {
   done
   fail "no menu of $1 with $2 text rows (rows: $(tr '\n' ',' <<<"$bands"))"
 }
+# menu_gone CLASS SECS: within SECS no menu of CLASS is open (no window of
+# that class shows).
+menu_gone() {
+  local end=$(($(now_ms) + $2 * 1000))
+  while [ "$(now_ms)" -lt "$end" ]; do
+    [ -z "$(xdotool search --onlyvisible --class "^$1\$" 2>/dev/null | head -1)" ] && return 0
+    sleep 0.1
+  done
+  fail "the menu of $1 is still open after $2 s"
+}
 click_item() {  # click_item N: the N-th text row (1 = the status row)
   local y0 y1
   read -r y0 y1 <<<"$(sed -n "${1}p" <<<"$bands")"
@@ -80,4 +92,51 @@ status_row_changes() {
     sleep 0.1
   done
   fail "the open menu's status row was not redrawn within $1 s"
+}
+
+# --- the engine ---------------------------------------------------------------
+win_path() { local p=${1//\//\\}; echo "Z:$p"; }
+status_json() { timeout 30 env -u DISPLAY "$DROVER_WINE" "$1" status --json </dev/null 2>/dev/null | tr -d '\r'; }
+state=""
+wait_state() {  # wait_state COM STATE SECS
+  local end=$(($(now_ms) + $3 * 1000)) j
+  while [ "$(now_ms)" -lt "$end" ]; do
+    if j=$(status_json "$1") && [ -n "$j" ]; then
+      state=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' <<<"$j" 2>/dev/null || true)
+      [ "$state" = "$2" ] && return 0
+    fi
+    kill -0 "$engine_pid" 2>/dev/null || fail "drover.exe run ended (state '$state')"
+    sleep 0.2
+  done
+  fail "the engine is '$state', wanted $2 within $3 s"
+}
+stop_engine() {  # stop_engine COM [SECS]: drover stop, and drover.exe ends within SECS (20)
+  local end=$(($(now_ms) + ${2:-20} * 1000))
+  timeout 30 env -u DISPLAY "$DROVER_WINE" "$1" stop </dev/null >/dev/null 2>&1 || true
+  while kill -0 "$engine_pid" 2>/dev/null && [ "$(now_ms)" -lt "$end" ]; do sleep 0.1; done
+  kill -0 "$engine_pid" 2>/dev/null && fail "drover.exe did not stop within ${2:-20} s"
+  wait "$engine_pid" 2>/dev/null || true
+  engine_pid=""
+}
+
+# start_dns_answerer: answers every DNS question on 127.0.0.2 with itself
+# (QR set), which is all the engine's UDP check asks; sets dns_pid, dns_port.
+dns_pid="" dns_port=""
+start_dns_answerer() {
+  local end
+  python3 -u -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.2", 0))
+print(s.getsockname()[1])
+while True:
+    d, a = s.recvfrom(512)
+    if len(d) >= 12:
+        s.sendto(d[:2] + bytes([d[2] | 0x80]) + d[3:], a)
+' >"$work/dns.port" 2>"$work/dns.log" &
+  dns_pid=$!
+  end=$(($(now_ms) + 5000))
+  while [ ! -s "$work/dns.port" ] && [ "$(now_ms)" -lt "$end" ]; do sleep 0.05; done
+  [ -s "$work/dns.port" ] || fail "the DNS answerer did not start: $(cat "$work/dns.log")"
+  dns_port=$(head -1 "$work/dns.port")
 }

@@ -6,12 +6,19 @@
 //   {"notify":["title","text"]}    notify()
 //   {"cmd":"drop_icon"}            NIM_DELETE of our icon, as an explorer crash loses it
 //   {"cmd":"taskbar_created"}      broadcast TaskbarCreated, as a restarted explorer does
+//   {"cmd":"open","path":"C:\\x"}  open_with_desktop, as Open config / Open log do
 //   {"cmd":"quit"} or end of input ends the program.
+// `drover_tray_probe.exe close` instead posts WM_CLOSE to every main-loop
+// window (platform/windows/main_loop.cpp) of other processes, as taskkill
+// does without the menu's own window, prints "closed <n>" and exits.
 // Prints (flushed, one per line): "rgb <colour> <rrggbb>" for the four
 // colours, then "ready" (or "error <code> <message>", exit 1), then
-// "menu 1" / "menu 0" and "clicked <id>" as the tray reports them.
+// "menu 1" / "menu 0" and "clicked <id>" as the tray reports them, "open ok"
+// or "open error <code> <message>" and then "caller apartment none" (or
+// "entered": the open left its calling thread in COM).
 #include <windows.h>
 // (after windows.h)
+#include <objbase.h>
 #include <shellapi.h>
 
 #include <atomic>
@@ -23,9 +30,11 @@
 #include <thread>
 
 #include "core/tray_model.hpp"
+#include "platform/desktop.hpp"
 #include "platform/main_loop.hpp"
 #include "platform/tray.hpp"
 #include "platform/windows/tray_gdi.hpp"
+#include "platform/windows/window_class.hpp"
 
 namespace {
 
@@ -75,8 +84,17 @@ HWND tray_window() {
   return nullptr;
 }
 
-void run_command(const std::string& cmd) {
-  if (cmd == "drop_icon") {
+void run_command(const nlohmann::json& j) {
+  auto cmd = j.at("cmd").get<std::string>();
+  if (cmd == "open") {
+    auto st = platform::open_with_desktop(j.at("path").get<std::string>());
+    say(st ? std::string("open ok") : "open error " + st.err().code + " " + st.err().message);
+    // The open must leave its caller (an actor thread) outside any COM
+    // apartment: S_OK means this thread had none.
+    HRESULT hr = CoInitializeEx(nullptr, COINIT_MULTITHREADED);
+    say(hr == S_OK ? "caller apartment none" : "caller apartment entered");
+    if (SUCCEEDED(hr)) CoUninitialize();
+  } else if (cmd == "drop_icon") {
     NOTIFYICONDATAW d{};
     d.cbSize = sizeof d;
     d.hWnd = tray_window();
@@ -100,7 +118,7 @@ void read_input(platform::tray_icon* icon) {
       auto j = nlohmann::json::parse(line);
       if (j.contains("cmd") && j["cmd"] == "quit") break;
       if (j.contains("cmd")) {
-        run_command(j["cmd"].get<std::string>());
+        run_command(j);
       } else if (j.contains("notify")) {
         icon->notify(j["notify"].at(0).get<std::string>(), j["notify"].at(1).get<std::string>());
       } else {
@@ -113,9 +131,22 @@ void read_input(platform::tray_icon* icon) {
   platform::post_main_loop(platform::os_request::stop);
 }
 
+int close_main_windows() {
+  int n = 0;
+  HWND w = nullptr;
+  while ((w = FindWindowExW(nullptr, w, platform::win::main_window_class, nullptr)) != nullptr) {
+    DWORD pid = 0;
+    GetWindowThreadProcessId(w, &pid);
+    if (pid != GetCurrentProcessId() && PostMessageW(w, WM_CLOSE, 0, 0)) ++n;
+  }
+  say("closed " + std::to_string(n));
+  return n > 0 ? 0 : 1;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "close") return close_main_windows();
   platform::prepare_main_thread();
   for (auto c : colours) {
     char hex[8];
