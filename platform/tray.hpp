@@ -38,9 +38,10 @@ struct tray_callbacks {
 };
 
 /// The platform's tray. Errors: Linux "no_session" (no D-Bus session bus or
-/// no display: the message says which and what to do), "failed" (GTK or
-/// the host would not start it, or a second tray in one process); Windows
-/// "no_tray" (the shell refused the icon).
+/// no display: the message says which and what to do), "already_running"
+/// (another process's tray holds this session), "failed" (GTK or the host
+/// would not start it, or a second tray in one process); Windows "no_tray"
+/// (the shell refused the icon).
 result<std::unique_ptr<tray_icon>> open_tray(tray_callbacks cb);
 
 }  // namespace drover::platform

@@ -2,7 +2,6 @@
 // directory under XDG_STATE_HOME.
 #include "platform/desktop.hpp"
 
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,9 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "platform/linux/run_command.hpp"
 #include "platform/paths.hpp"
-
-extern char** environ;
 
 namespace drover::platform {
 
@@ -42,23 +40,11 @@ status open_with_desktop(const std::string& path) {
   // An absolute path only: a relative one would be the tray's, not the
   // engine's, and one starting with '-' an option of xdg-open's.
   if (path.empty() || path[0] != '/') return make_error("bad_path", "not an absolute path: " + path);
-  // The tray blocks the stop signals (its main loop waits for them) and
-  // ignores SIGPIPE; what it opens must not inherit either.
-  posix_spawnattr_t attr;
-  ::posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD}) sigaddset(&defaults, sig);
-  ::posix_spawnattr_setsigmask(&attr, &none);
-  ::posix_spawnattr_setsigdefault(&attr, &defaults);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = 0;
-  std::string prog = "xdg-open";
-  char* argv[] = {prog.data(), const_cast<char*>(path.c_str()), nullptr};
-  int rc = ::posix_spawnp(&pid, "xdg-open", nullptr, &attr, argv, environ);
-  ::posix_spawnattr_destroy(&attr);
-  if (rc != 0) return make_error("spawn_failed", std::string("cannot run xdg-open: ") + std::strerror(rc));
+  // What it opens must not inherit the tray's blocked stop signals and
+  // ignored SIGPIPE: start_command gives it a clean signal state.
+  auto started = start_command({"xdg-open", path});
+  if (!started) return started.err();
+  pid_t pid = *started;
   // xdg-open hands the file over and exits: its answer within a second says
   // whether that worked; one still running then has started a program.
   for (int waited_ms = 0; waited_ms < 1000; waited_ms += 20) {

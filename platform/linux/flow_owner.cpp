@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "core/filter.hpp"
@@ -91,23 +92,33 @@ bool matches(const inet_diag_sockid& want, const inet_diag_sockid& got, int fami
 }
 
 // A socket the kernel listed: its inode (0: none matched), whether it is
-// one of Drover's own (SO_MARK, listed to a CAP_NET_ADMIN asker), its user.
+// one of Drover's own (SO_MARK, listed to a CAP_NET_ADMIN asker), its user,
+// its send memory.
 struct found_socket {
   uint32_t inode = 0;
   bool own = false;
   uint32_t uid = 0;
+  /// Bytes of its packets alive below it (sk_wmem_alloc), if listed: a
+  /// packet waiting in our queue is still charged to the socket that sent it.
+  std::optional<uint32_t> in_flight;
 };
 
-bool own_mark(const inet_diag_msg* m, const nlmsghdr* h) {
+found_socket found_of(const inet_diag_msg* m, const nlmsghdr* h) {
+  found_socket f{m->idiag_inode, false, m->idiag_uid, std::nullopt};
   auto* a = reinterpret_cast<const rtattr*>(m + 1);
   int len = static_cast<int>(h->nlmsg_len) - static_cast<int>(NLMSG_LENGTH(sizeof *m));
   for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-    if (a->rta_type != INET_DIAG_MARK || RTA_PAYLOAD(a) < sizeof(uint32_t)) continue;
-    uint32_t mark;
-    std::memcpy(&mark, RTA_DATA(a), sizeof mark);
-    return mark == filter::mark::own || mark == filter::mark::own_reply;
+    if (a->rta_type == INET_DIAG_MARK && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
+      uint32_t mark;
+      std::memcpy(&mark, RTA_DATA(a), sizeof mark);
+      f.own = mark == filter::mark::own || mark == filter::mark::own_reply;
+    } else if (a->rta_type == INET_DIAG_SKMEMINFO && RTA_PAYLOAD(a) >= SK_MEMINFO_VARS * sizeof(uint32_t)) {
+      uint32_t mem[SK_MEMINFO_VARS];
+      std::memcpy(mem, RTA_DATA(a), sizeof mem);
+      f.in_flight = mem[SK_MEMINFO_WMEM_ALLOC];
+    }
   }
-  return false;
+  return f;
 }
 
 found_socket lookup_inode(int fd, const query& q) {
@@ -122,6 +133,7 @@ found_socket lookup_inode(int fd, const query& q) {
   req.r.sdiag_protocol = q.proto;
   req.r.idiag_states = q.proto == IPPROTO_TCP && !q.dump ? ~0u : (q.proto == IPPROTO_TCP ? 1u << tcp_syn_sent : ~0u);
   req.r.id = q.id;
+  req.r.idiag_ext = 1u << (INET_DIAG_SKMEMINFO - 1);
   if (q.dump) {
     // The kernel skips dumped sockets whose peer port differs from a non-zero
     // idiag_dport: an unconnected UDP socket (peer port 0; WebRTC sends so)
@@ -145,14 +157,15 @@ found_socket lookup_inode(int fd, const query& q) {
       if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return found;
       auto* m = static_cast<inet_diag_msg*>(NLMSG_DATA(h));
       // A non-dump reply is the socket asked for (an error reply ends above).
-      if (!q.dump) return {m->idiag_inode, own_mark(m, h), m->idiag_uid};
-      if (!found.inode && matches(q.id, m->id, q.family)) found = {m->idiag_inode, own_mark(m, h), m->idiag_uid};
+      if (!q.dump) return found_of(m, h);
+      if (!found.inode && matches(q.id, m->id, q.family)) found = found_of(m, h);
     }
   }
 }
 
 // NFQUEUE names the sender's uid as seen from the initial user namespace,
-// sock_diag as seen from ours: comparable only when the two are one.
+// sock_diag as seen from ours: comparable only when our uid map is the
+// identity (the initial namespace, or one mapped 1:1 over all of it).
 bool in_initial_user_namespace() {
   std::ifstream f("/proc/self/uid_map");
   uint64_t inside = 1, outside = 1, count = 0;
@@ -185,15 +198,6 @@ class linux_flow_owner final : public flow_owner {
       }
       return make_error("owner_unknown", "no socket sent it (closed before it could be looked up?)");
     }
-    // Drover's own sockets are never queued (their mark skips the queue): the
-    // sender closed its socket and Drover's took the port since (a restart
-    // opens many). Whose the packet was cannot be told.
-    if (sock.own) return make_error("owner_unknown", "its port now belongs to a socket of Drover's own");
-    // Likewise a socket of another user than the sender's (a daemon's
-    // query took the port a target's one-datagram socket had just freed).
-    if (from.uid && uids_comparable_ && sock.uid != *from.uid)
-      return make_error("owner_unknown", "its port now belongs to a socket of uid " + std::to_string(sock.uid) +
-                                             ", not of the sender (uid " + std::to_string(*from.uid) + ")");
     // Known targets: first what they opened since the last look (a target's
     // new flow is there), then all of it, for those only partly read.
     std::vector<uint32_t> unsure;
@@ -214,15 +218,38 @@ class linux_flow_owner final : public flow_owner {
     if (denied_)
       return make_error("owner_unknown", "cannot read /proc/" + std::to_string(denied_) +
                                              "/fd of a target (permission denied: drover needs CAP_SYS_PTRACE)");
-    // No target holds it, as far as the tables showed. A socket its owner
-    // closed while we looked (sent one datagram and closed: the queued
-    // packet still names it) may have been a target's: that is not "direct".
+    // No target holds it, as far as the tables showed.
+    if (candidates.empty() && newcomers_.empty()) return uint32_t{0};  // none runs at all
+    // Targets run: "not a target" (direct) only if this socket can be the
+    // sender. Once a sender closes its socket (one datagram, then close),
+    // another may take the port before the queued packet is looked up.
+    if (auto why = not_the_sender(sock, from)) return make_error("owner_unknown", *why);
+    // A socket its owner closed while we looked (the queued packet still
+    // names it) may have been a target's: that is not "direct" either.
     if (socket_of(v).inode != inode)
       return make_error("owner_unknown", "the socket was closed while its owner was looked up");
     return uint32_t{0};
   }
 
  private:
+  // Why `s`, the socket now on the packet's port, did not send it; nothing
+  // if it may have.
+  std::optional<std::string> not_the_sender(const found_socket& s, const packet_origin& from) const {
+    // Drover's own sockets are never queued (their mark skips the queue); a
+    // restart opens many.
+    if (s.own) return "its port now belongs to a socket of Drover's own; the sender closed its socket";
+    // A socket of another user than the sender's (a daemon's query took the
+    // port a target's one-datagram socket had just freed).
+    if (from.uid && uids_comparable_ && s.uid != *from.uid)
+      return "its port now belongs to a socket of uid " + std::to_string(s.uid) + ", not of the sender (uid " +
+             std::to_string(*from.uid) + ")";
+    // Nothing of this socket's is in flight: the packet waiting in the queue
+    // is charged to its sender, so the sender was another socket.
+    if (s.in_flight && *s.in_flight == 0)
+      return "its port now belongs to a socket with nothing in flight; the sender closed its socket";
+    return std::nullopt;
+  }
+
   // The socket that sent `v` (inode 0 if none is found).
   found_socket socket_of(const packet::view& v) {
     uint8_t proto = v.proto == packet::l4_proto::tcp ? IPPROTO_TCP : IPPROTO_UDP;

@@ -1,8 +1,12 @@
 #pragma once
-// Internal to the Linux platform: runs one of the system's tools (iptables,
-// ip) and hands back what it printed.
+// Internal to the Linux platform: runs the system's tools (iptables, ip,
+// xdg-open). Children start with an empty signal mask and the default
+// actions (Drover blocks the stop signals for its main loop and ignores
+// SIGPIPE), as if started from a shell.
 #include <string>
 #include <vector>
+
+#include "core/result.hpp"
 
 namespace drover::platform {
 
@@ -14,5 +18,9 @@ struct exec_result {
 
 /// Runs argv[0] from PATH with `input` on its stdin, and waits for it.
 exec_result run_command(const std::vector<std::string>& argv, const std::string& input = {});
+
+/// Starts argv[0] from PATH with our stdin, stdout and stderr; its pid, for
+/// the caller to wait for.
+result<int> start_command(const std::vector<std::string>& argv);
 
 }  // namespace drover::platform

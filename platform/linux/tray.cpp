@@ -83,6 +83,29 @@ void post(std::function<void()> fn) {
       new std::function<void()>(std::move(fn)), [](gpointer p) { delete static_cast<std::function<void()>*>(p); });
 }
 
+// One tray per desktop session: the well-known name on the session bus,
+// released by the bus when its owner's connection goes (exit, crash).
+constexpr const char* tray_bus_name = "org.drover.Tray";
+
+status own_session_name(GDBusConnection* bus) {
+  GError* err = nullptr;
+  GVariant* reply = g_dbus_connection_call_sync(
+      bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "RequestName",
+      g_variant_new("(su)", tray_bus_name, 4u /* DBUS_NAME_FLAG_DO_NOT_QUEUE */), G_VARIANT_TYPE("(u)"),
+      G_DBUS_CALL_FLAGS_NONE, 5000, nullptr, &err);
+  if (reply == nullptr) {
+    std::string why = err != nullptr ? err->message : "no answer";
+    g_clear_error(&err);
+    return make_error("failed", "cannot take the name " + std::string(tray_bus_name) + " on the session bus: " + why);
+  }
+  guint32 answer = 0;
+  g_variant_get(reply, "(u)", &answer);
+  g_variant_unref(reply);
+  // 1: ours now; 4: ours already. 3: another process has it.
+  if (answer == 1 || answer == 4) return ok();
+  return make_error("already_running", "drover tray is already running in this desktop session");
+}
+
 void on_notified(GObject* source, GAsyncResult* res, gpointer) {
   GError* err = nullptr;
   GVariant* reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &err);
@@ -308,6 +331,11 @@ class linux_tray final : public tray_icon {
       g_clear_error(&err);
       started.set_value(
           make_error("no_session", std::string(session_needed) + "cannot reach the D-Bus session bus: " + why));
+      return;
+    }
+    if (auto st = own_session_name(bus); !st) {
+      g_object_unref(bus);
+      started.set_value(st);
       return;
     }
     gtk_ = std::make_unique<gtk_side>(std::move(cb), icons_, bus);

@@ -22,18 +22,29 @@ namespace {
 // reported, and its thread finishes on its own.
 constexpr auto open_wait = std::chrono::seconds(10);
 
+// SEE_MASK_NOASYNC: the thread ends right after the call, and an
+// asynchronous launch (DDE, IExecuteCommand) would be cut off with it;
+// SEE_MASK_FLAG_NO_UI: no "How do you want to open this?" from a tray click.
+DWORD shell_execute(const wchar_t* file, const wchar_t* params) {
+  SHELLEXECUTEINFOW info{};
+  info.cbSize = sizeof info;
+  info.fMask = SEE_MASK_NOASYNC | SEE_MASK_FLAG_NO_UI;
+  info.lpVerb = L"open";
+  info.lpFile = file;
+  info.lpParameters = params;
+  info.nShow = SW_SHOWNORMAL;
+  return ::ShellExecuteExW(&info) ? ERROR_SUCCESS : ::GetLastError();
+}
+
 status shell_open(const std::wstring& wide) {
-  win::com_apartment com;  // ShellExecuteW may need it
-  auto rc = reinterpret_cast<INT_PTR>(::ShellExecuteW(nullptr, L"open", wide.c_str(), nullptr, nullptr, SW_SHOWNORMAL));
-  // ShellExecuteW returns a value above 32 on success, an error code otherwise.
-  if (rc > 32) return ok();
-  // A fresh Windows has no program for .toml (SE_ERR_NOASSOC): every
+  win::com_apartment com;  // the shell may hand the verb to an extension
+  DWORD code = shell_execute(wide.c_str(), nullptr);
+  if (code == ERROR_SUCCESS) return ok();
+  // A fresh Windows has no program for .toml (ERROR_NO_ASSOCIATION): every
   // Windows has Notepad, and config and log are text.
   auto args = L"\"" + wide + L"\"";
-  auto np = reinterpret_cast<INT_PTR>(
-      ::ShellExecuteW(nullptr, L"open", L"notepad.exe", args.c_str(), nullptr, SW_SHOWNORMAL));
-  if (np > 32) return ok();
-  return make_error("open_failed", "the shell could not open it (error " + std::to_string(rc) + ")");
+  if (shell_execute(L"notepad.exe", args.c_str()) == ERROR_SUCCESS) return ok();
+  return make_error("open_failed", "the shell could not open it: " + win::error_text(code));
 }
 
 }  // namespace
@@ -50,7 +61,8 @@ status open_with_desktop(const std::string& path) {
     return make_error("open_failed", std::string("cannot start a thread to open it: ") + e.what());
   }
   if (done.wait_for(open_wait) != std::future_status::ready)
-    return make_error("open_failed", "the shell did not answer within 10 s");
+    return make_error("open_failed", "the shell did not answer within " +
+                                         std::to_string(std::chrono::seconds(open_wait).count()) + " s");
   return done.get();
 }
 

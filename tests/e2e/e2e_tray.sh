@@ -19,6 +19,7 @@ e2e_setup
 cleanup_all() {
   local rc=$?
   desktop_stop "$rc" || true
+  if [ "$rc" -ne 0 ] && [ -s "$E2E_DIR/tray2.log" ]; then echo "--- tray2.log" >&2; tail -5 "$E2E_DIR/tray2.log" >&2; fi
   set +e
   (exit "$rc")
   e2e_cleanup
@@ -164,12 +165,7 @@ done
 
 echo "Quit ends the tray; the engine keeps running"
 "$PY" "$HELPER" click "Quit"
-deadline=$((SECONDS + 10))
-while kill -0 "$TRAY_PID" 2>/dev/null; do
-  [ "$SECONDS" -le "$deadline" ] || fail "drover tray did not quit"
-  sleep 0.05
-done
-wait "$TRAY_PID" || fail "drover tray exited with $?: $(tail -5 "$E2E_DIR/tray.log")"
+wait_exit "$TRAY_PID" 10 "drover tray did not quit" || fail "drover tray exited with $?: $(tail -5 "$E2E_DIR/tray.log")"
 out=$("$PY" "$HELPER" wait-colour 0 0 480 32 none 5 "$E2E_DIR/after.png") || fail "an icon stays on the panel: $out"
 [ "$(engine_field state)" = Active ] || fail "the engine is $(engine_field state) after the tray quit"
 [ -z "$(ls -d "$E2E_DIR/run"/drover-tray-* 2>/dev/null)" ] || fail "the tray left its icon directory behind"
@@ -179,12 +175,8 @@ bg "$E2E_DIR/tray2.log" env XDG_STATE_HOME="$TRAY_STATE" "$DROVER" tray
 TRAY_PID=$BG_PID
 "$PY" "$HELPER" wait-item 10 >/dev/null || fail "the second drover tray registered no item: $(cat "$E2E_DIR/tray2.log")"
 kill "$DESKTOP_BUS"
-deadline=$((SECONDS + 5))
-while kill -0 "$TRAY_PID" 2>/dev/null; do
-  [ "$SECONDS" -le "$deadline" ] || fail "drover tray lingers after its session bus died: $(tail -3 "$E2E_DIR/tray2.log")"
-  sleep 0.05
-done
-wait "$TRAY_PID" || fail "drover tray exited with $? after its bus died: $(tail -5 "$E2E_DIR/tray2.log")"
+wait_exit "$TRAY_PID" 5 "drover tray lingers after its session bus died (tray2.log below)" ||
+  fail "drover tray exited with $? after its bus died: $(tail -5 "$E2E_DIR/tray2.log")"
 grep -q "the desktop session is gone" "$E2E_DIR/tray2.log" || fail "drover tray did not say why it ended"
 note "$(grep 'session is gone' "$E2E_DIR/tray2.log")"
 [ "$(engine_field state)" = Active ] || fail "the engine is $(engine_field state) after the tray's session ended"

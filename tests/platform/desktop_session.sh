@@ -6,6 +6,7 @@
 #   desktop_start DIR    starts it all; exports DISPLAY, DBUS_SESSION_BUS_ADDRESS, HOME, XDG_*
 #   desktop_stop [RC]    kills everything on our bus, the bus and the display; returns RC
 #                        (default $?), so an EXIT trap keeps the test's status
+#   wait_exit PID SECS WHAT  PID ends within SECS (its status returned), or fail WHAT
 # The caller defines fail() and note(). tray_helper.py is the eyes and hands.
 DESKTOP_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # The system's python: python3-gi is installed for it, not for a pyenv one.
@@ -87,6 +88,17 @@ wait_notification() {
       fail "no notification like '$1' in $2 s: $(cat "$DESKTOP_DIR/notify.log" 2>/dev/null)"
     sleep 0.05
   done
+}
+
+# wait_exit PID SECONDS WHAT: PID has ended within SECONDS (then reaped, its
+# status returned), or the test fails saying WHAT.
+wait_exit() {
+  local deadline=$((SECONDS + $2))
+  while kill -0 "$1" 2>/dev/null; do
+    [ "$SECONDS" -le "$deadline" ] || fail "$3"
+    sleep 0.05
+  done
+  wait "$1"
 }
 
 desktop_stop() {

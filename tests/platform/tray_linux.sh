@@ -76,6 +76,12 @@ view() {
 ITEM=$("$PY" "$HELPER" wait-item 10) || fail "the probe's item never registered with the watcher"
 note "item: $ITEM"
 
+echo "a second tray in the same session is refused, saying so"
+if timeout 10 "$PROBE" </dev/null >"$T/second.out" 2>"$T/second.err"; then fail "a second probe opened a tray beside the first"; fi
+grep -q "already_running: drover tray is already running in this desktop session" "$T/second.err" ||
+  fail "the second probe: $(cat "$T/second.err")"
+note "$(cat "$T/second.err")"
+
 echo "the icon takes each state's colour"
 shot() {  # shot STATE: the panel corner, for docs/screenshots
   [ -n "$SHOTS" ] || return 0
@@ -180,12 +186,7 @@ echo "end of input closes the tray: the item leaves, its icon directory goes"
 icons=$(ls -d "$T/run"/drover-tray-* 2>/dev/null) || fail "no icon directory under XDG_RUNTIME_DIR"
 [ "$(stat -c %a "$icons")" = 700 ] || fail "the icon directory is mode $(stat -c %a "$icons")"
 exec 9>&-
-deadline=$((SECONDS + 5))
-while kill -0 "$PROBE_PID" 2>/dev/null; do
-  [ "$SECONDS" -le "$deadline" ] || fail "the probe did not end after its input did"
-  sleep 0.05
-done
-wait "$PROBE_PID" || fail "the probe exited with $?"
+wait_exit "$PROBE_PID" 5 "the probe did not end after its input did" || fail "the probe exited with $?"
 PROBE_PID=""
 [ ! -e "$icons" ] || fail "the icon directory $icons is still there"
 deadline=$((SECONDS + 5))
@@ -217,11 +218,7 @@ wait_line '^lost the D-Bus session bus closed' 5
 note "$(grep '^lost' "$T/probe.out")"
 kill -0 "$PROBE_PID" 2>/dev/null || fail "the probe died with the bus (GLib's exit-on-close)"
 exec 9>&-
-deadline=$((SECONDS + 5))
-while kill -0 "$PROBE_PID" 2>/dev/null; do
-  [ "$SECONDS" -le "$deadline" ] || fail "the probe did not end after its input did, with the bus gone"
-  sleep 0.05
-done
-wait "$PROBE_PID" || fail "the probe exited with $? after the bus died: $(tail -5 "$T/probe.err")"
+wait_exit "$PROBE_PID" 5 "the probe did not end after its input did, with the bus gone" ||
+  fail "the probe exited with $? after the bus died: $(tail -5 "$T/probe.err")"
 PROBE_PID=""
 echo "ok: the platform tray under xfce4-panel"
