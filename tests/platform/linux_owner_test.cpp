@@ -154,6 +154,26 @@ drover::packet::view first_packet(int fd, uint16_t dport, drover::packet::l4_pro
   return v;
 }
 
+// A target process that holds none of the test's sockets (forked before
+// they are made), killed with the test.
+struct idle_target {
+  pid_t pid = ::fork();
+  idle_target() {
+    if (pid == 0) {
+      ::pause();
+      ::_exit(0);
+    }
+  }
+  ~idle_target() {
+    if (pid <= 0) return;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  idle_target(const idle_target&) = delete;
+  idle_target& operator=(const idle_target&) = delete;
+  uint32_t id() const { return static_cast<uint32_t>(pid); }
+};
+
 int bound_udp(bool connect_to_9999) {
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in sa{};
@@ -254,20 +274,14 @@ TEST(FlowOwner, APortNowHeldByDroversOwnSocketIsUnknownNotDirect) {
   // took the port. Drover's sockets are never queued, so the packet was not
   // theirs: CI saw one such datagram go direct during a restart.
   if (::geteuid() != 0) GTEST_SKIP() << "SO_MARK and reading the mark back need CAP_NET_ADMIN";
-  pid_t target = ::fork();
-  if (target == 0) {
-    ::pause();
-    ::_exit(0);
-  }
-  ASSERT_GT(target, 0);
+  idle_target target;
+  ASSERT_GT(target.pid, 0);
   int fd = bound_udp(false);
   uint32_t own = drover::filter::mark::own;
   ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_MARK, &own, sizeof own), 0);
   auto owner = drover::platform::make_flow_owner();
-  auto r = owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {}, {static_cast<uint32_t>(target)},
+  auto r = owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {}, {target.id()},
                         [](const std::string&) { return false; });
-  ::kill(target, SIGKILL);
-  ::waitpid(target, nullptr, 0);
   ASSERT_FALSE(r.ok()) << "got pid " << *r << ": the packet would go direct";
   EXPECT_NE(r.err().message.find("Drover's own"), std::string::npos) << r.err().message;
   ::close(fd);
@@ -280,12 +294,8 @@ TEST(FlowOwner, APortNowHeldByAnotherUsersSocketIsUnknownNotDirect) {
   std::string line;
   std::getline(map, line);
   if (line.find("4294967295") == std::string::npos) GTEST_SKIP() << "not in the initial user namespace";
-  pid_t target = ::fork();
-  if (target == 0) {
-    ::pause();
-    ::_exit(0);
-  }
-  ASSERT_GT(target, 0);
+  idle_target target;
+  ASSERT_GT(target.pid, 0);
   auto owner = drover::platform::make_flow_owner();
   uint32_t me = static_cast<uint32_t>(::getpid());
   uint32_t uid = static_cast<uint32_t>(::geteuid());
@@ -295,9 +305,7 @@ TEST(FlowOwner, APortNowHeldByAnotherUsersSocketIsUnknownNotDirect) {
   drover::platform::packet_origin same, other;
   same.uid = uid;
   other.uid = uid + 1;
-  auto r = owner->owner(v, other, {static_cast<uint32_t>(target)}, nobody);
-  ::kill(target, SIGKILL);
-  ::waitpid(target, nullptr, 0);
+  auto r = owner->owner(v, other, {target.id()}, nobody);
   ASSERT_FALSE(r.ok()) << "got pid " << *r << ": the packet would go direct";
   EXPECT_NE(r.err().message.find("not of the sender"), std::string::npos) << r.err().message;
   // A target's socket is the target's whatever the capture says.
