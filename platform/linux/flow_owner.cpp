@@ -112,16 +112,18 @@ found_socket found_of(const inet_diag_msg* m, const nlmsghdr* h) {
       uint32_t mark;
       std::memcpy(&mark, RTA_DATA(a), sizeof mark);
       f.own = mark == filter::mark::own || mark == filter::mark::own_reply;
-    } else if (a->rta_type == INET_DIAG_SKMEMINFO && RTA_PAYLOAD(a) >= SK_MEMINFO_VARS * sizeof(uint32_t)) {
-      uint32_t mem[SK_MEMINFO_VARS];
-      std::memcpy(mem, RTA_DATA(a), sizeof mem);
-      f.in_flight = mem[SK_MEMINFO_WMEM_ALLOC];
+    } else if (a->rta_type == INET_DIAG_SKMEMINFO && RTA_PAYLOAD(a) > SK_MEMINFO_WMEM_ALLOC * sizeof(uint32_t)) {
+      // Older kernels list fewer values than our headers know: only ours counts.
+      uint32_t wmem;
+      std::memcpy(&wmem, static_cast<const char*>(RTA_DATA(a)) + SK_MEMINFO_WMEM_ALLOC * sizeof(uint32_t), sizeof wmem);
+      f.in_flight = wmem;
     }
   }
   return f;
 }
 
-found_socket lookup_inode(int fd, const query& q) {
+// The socket asked for; a dump's first match, and every match into `all`.
+found_socket lookup_inode(int fd, const query& q, std::vector<found_socket>* all = nullptr) {
   struct {
     nlmsghdr nlh;
     inet_diag_req_v2 r;
@@ -158,7 +160,9 @@ found_socket lookup_inode(int fd, const query& q) {
       auto* m = static_cast<inet_diag_msg*>(NLMSG_DATA(h));
       // A non-dump reply is the socket asked for (an error reply ends above).
       if (!q.dump) return found_of(m, h);
-      if (!found.inode && matches(q.id, m->id, q.family)) found = found_of(m, h);
+      if (!matches(q.id, m->id, q.family)) continue;
+      if (all) all->push_back(found_of(m, h));
+      if (!found.inode) found = found_of(m, h);
     }
   }
 }
@@ -198,10 +202,41 @@ class linux_flow_owner final : public flow_owner {
       }
       return make_error("owner_unknown", "no socket sent it (closed before it could be looked up?)");
     }
-    // Known targets: first what they opened since the last look (a target's
-    // new flow is there), then all of it, for those only partly read.
-    std::vector<uint32_t> unsure;
     denied_ = 0;
+    if (uint32_t pid = target_holding(inode, candidates, is_target)) return pid;
+    // A target whose sockets we may not read may hold this one.
+    if (denied_) return unreadable_target();
+    // No target holds it, as far as the tables showed.
+    if (candidates.empty() && newcomers_.empty()) return uint32_t{0};  // none runs at all
+    // Targets run: "not a target" (direct) only if this socket can be the
+    // sender. Once a sender closes its socket (one datagram, then close),
+    // another may take the port before the queued packet is looked up.
+    if (auto why = not_the_sender(sock, from)) {
+      // A port several sockets share (SO_REUSEPORT, SO_REUSEADDR): the
+      // lookup named one of them, and the sender may be a sibling.
+      bool sibling = false;
+      for (auto& s : sock.own ? std::vector<found_socket>{} : sockets_on_port(v)) {
+        if (s.inode == inode || not_the_sender(s, from)) continue;
+        if (uint32_t pid = target_holding(s.inode, candidates, is_target)) return pid;
+        sibling = true;
+      }
+      if (denied_) return unreadable_target();
+      if (!sibling) return make_error("owner_unknown", *why);
+    }
+    // A socket its owner closed while we looked (the queued packet still
+    // names it) may have been a target's: that is not "direct" either.
+    if (socket_of(v).inode != inode)
+      return make_error("owner_unknown", "the socket was closed while its owner was looked up");
+    return uint32_t{0};
+  }
+
+ private:
+  // The target process holding `inode`, 0 if none: first what the known
+  // targets opened since the last look (a target's new flow is there), then
+  // all of it for those only partly read, then targets started since.
+  uint32_t target_holding(uint32_t inode, const std::vector<uint32_t>& candidates,
+                          const std::function<bool(const std::string&)>& is_target) {
+    std::vector<uint32_t> unsure;
     for (uint32_t pid : candidates) {
       auto r = fds_.find(pid, inode, true);
       if (r == fd_table_cache::look::found) return pid;
@@ -213,25 +248,25 @@ class linux_flow_owner final : public flow_owner {
       if (r == fd_table_cache::look::found) return pid;
       if (r == fd_table_cache::look::denied) denied_ = pid;
     }
-    if (uint32_t pid = newcomer_owning(inode, candidates, is_target)) return pid;
-    // A target whose sockets we may not read may hold this one.
-    if (denied_)
-      return make_error("owner_unknown", "cannot read /proc/" + std::to_string(denied_) +
-                                             "/fd of a target (permission denied: drover needs CAP_SYS_PTRACE)");
-    // No target holds it, as far as the tables showed.
-    if (candidates.empty() && newcomers_.empty()) return uint32_t{0};  // none runs at all
-    // Targets run: "not a target" (direct) only if this socket can be the
-    // sender. Once a sender closes its socket (one datagram, then close),
-    // another may take the port before the queued packet is looked up.
-    if (auto why = not_the_sender(sock, from)) return make_error("owner_unknown", *why);
-    // A socket its owner closed while we looked (the queued packet still
-    // names it) may have been a target's: that is not "direct" either.
-    if (socket_of(v).inode != inode)
-      return make_error("owner_unknown", "the socket was closed while its owner was looked up");
-    return uint32_t{0};
+    return newcomer_owning(inode, candidates, is_target);
   }
 
- private:
+  error unreadable_target() const {
+    return error{"owner_unknown", "cannot read /proc/" + std::to_string(denied_) +
+                                      "/fd of a target (permission denied: drover needs CAP_SYS_PTRACE)"};
+  }
+
+  // Every socket bound to the packet's port that could send it.
+  std::vector<found_socket> sockets_on_port(const packet::view& v) {
+    std::vector<found_socket> all;
+    uint8_t proto = v.proto == packet::l4_proto::tcp ? IPPROTO_TCP : IPPROTO_UDP;
+    for (int fam : {AF_INET, AF_INET6}) {
+      if (fam == AF_INET && v.version != packet::ip_version::v4) continue;
+      lookup_inode(nl_.fd(), {fam, proto, true, sockid(v, fam)}, &all);
+    }
+    return all;
+  }
+
   // Why `s`, the socket now on the packet's port, did not send it; nothing
   // if it may have.
   std::optional<std::string> not_the_sender(const found_socket& s, const packet_origin& from) const {
@@ -244,8 +279,10 @@ class linux_flow_owner final : public flow_owner {
       return "its port now belongs to a socket of uid " + std::to_string(s.uid) + ", not of the sender (uid " +
              std::to_string(*from.uid) + ")";
     // Nothing of this socket's is in flight: the packet waiting in the queue
-    // is charged to its sender, so the sender was another socket.
-    if (s.in_flight && *s.in_flight == 0)
+    // is charged to its sender, so the sender was another socket. Only for
+    // a packet a process's socket sent (the queue named its uid): the
+    // kernel's own (WireGuard's handshakes, VXLAN) are charged to none.
+    if (from.uid && s.in_flight && *s.in_flight == 0)
       return "its port now belongs to a socket with nothing in flight; the sender closed its socket";
     return std::nullopt;
   }

@@ -42,8 +42,11 @@ status shell_open(const std::wstring& wide) {
   if (code == ERROR_SUCCESS) return ok();
   // A fresh Windows has no program for .toml (ERROR_NO_ASSOCIATION): every
   // Windows has Notepad, and config and log are text.
-  auto args = L"\"" + wide + L"\"";
-  if (shell_execute(L"notepad.exe", args.c_str()) == ERROR_SUCCESS) return ok();
+  // Only then: a missing file would get Notepad's "create a new file?".
+  if (code == ERROR_NO_ASSOCIATION) {
+    auto args = L"\"" + wide + L"\"";
+    if (shell_execute(L"notepad.exe", args.c_str()) == ERROR_SUCCESS) return ok();
+  }
   return make_error("open_failed", "the shell could not open it: " + win::error_text(code));
 }
 

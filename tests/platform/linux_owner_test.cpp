@@ -259,7 +259,9 @@ TEST(FlowOwner, AnIdleSocketNoTargetHoldsIsNotTakenForTheSender) {
     return false;
   };
   for (int i = 0; i < 200 && child_holds(); ++i) ::usleep(10000);
-  auto r = owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), {}, {static_cast<uint32_t>(child)},
+  drover::platform::packet_origin from;  // a process's socket sent it (the queue names its uid)
+  from.uid = static_cast<uint32_t>(::geteuid());
+  auto r = owner->owner(first_packet(fd, 53, drover::packet::l4_proto::udp), from, {static_cast<uint32_t>(child)},
                         [](const std::string&) { return false; });
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
