@@ -7,9 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <thread>
 

@@ -161,8 +161,9 @@ found_socket lookup_inode(int fd, const query& q, std::vector<found_socket>* all
       // A non-dump reply is the socket asked for (an error reply ends above).
       if (!q.dump) return found_of(m, h);
       if (!matches(q.id, m->id, q.family)) continue;
-      if (all) all->push_back(found_of(m, h));
-      if (!found.inode) found = found_of(m, h);
+      auto f = found_of(m, h);
+      if (all) all->push_back(f);
+      if (!found.inode) found = f;
     }
   }
 }
@@ -170,7 +171,7 @@ found_socket lookup_inode(int fd, const query& q, std::vector<found_socket>* all
 // NFQUEUE names the sender's uid as seen from the initial user namespace,
 // sock_diag as seen from ours: comparable only when our uid map is the
 // identity (the initial namespace, or one mapped 1:1 over all of it).
-bool in_initial_user_namespace() {
+bool uid_map_is_identity() {
   std::ifstream f("/proc/self/uid_map");
   uint64_t inside = 1, outside = 1, count = 0;
   if (!(f >> inside >> outside >> count)) return false;
@@ -180,7 +181,7 @@ bool in_initial_user_namespace() {
 
 class linux_flow_owner final : public flow_owner {
  public:
-  linux_flow_owner() : uids_comparable_(in_initial_user_namespace()) { events_.open(); }
+  linux_flow_owner() : uids_comparable_(uid_map_is_identity()) { events_.open(); }
   bool reports_new_processes() const override { return events_.is_open(); }
   result<uint32_t> owner(const packet::view& v, const packet_origin& from, const std::vector<uint32_t>& candidates,
                          const std::function<bool(const std::string&)>& is_target) override {

@@ -41,8 +41,8 @@ status shell_open(const std::wstring& wide) {
   DWORD code = shell_execute(wide.c_str(), nullptr);
   if (code == ERROR_SUCCESS) return ok();
   // A fresh Windows has no program for .toml (ERROR_NO_ASSOCIATION): every
-  // Windows has Notepad, and config and log are text.
-  // Only then: a missing file would get Notepad's "create a new file?".
+  // Windows has Notepad, and config and log are text. Only then: a missing
+  // file would get Notepad's "create a new file?".
   if (code == ERROR_NO_ASSOCIATION) {
     auto args = L"\"" + wide + L"\"";
     if (shell_execute(L"notepad.exe", args.c_str()) == ERROR_SUCCESS) return ok();
